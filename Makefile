@@ -1,0 +1,57 @@
+# misure: `make run` (migrations + the embedded timer sweeper on SQLite) and `make test`.
+# Both install what they need: a virtualenv pinned by constraints.txt, WeasyPrint's system
+# libraries if missing, and (for tests) a running PostgreSQL.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: run test lint unit bench install system-deps postgres clean
+
+run: install
+	$(BIN)/misure db upgrade
+	$(BIN)/misure timers work --every 60
+
+test: install postgres lint
+	MISURE_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install postgres
+	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.engine
+
+install: system-deps $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# WeasyPrint needs Pango (and a font); install them from Debian if they are missing.
+system-deps:
+	@if ! /sbin/ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || ! fc-list 2>/dev/null | grep -qi dejavu; then \
+		echo "installing WeasyPrint's system libraries"; \
+		apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fontconfig; \
+	fi
+
+# Start the local PostgreSQL if it is down; fail (never skip) if it cannot be reached.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+		echo "starting PostgreSQL"; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; \
+		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	}
+	@pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432"; exit 1; }
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,232 @@
+"""Machines as data: how a case kind declares its states, transitions, guards and terms.
+
+Each kind builds ONE `CaseMachine` at import time. It wraps a module-level `transitions.Machine`
+(model=None, auto_transitions=False, send_event=True, model_attribute="state") and fires events
+on a thin subject that holds the state of a case as the kind's Enum. Callbacks have no side
+effects: guards only answer, and everything a transition causes (event, timers, outbox) is
+written by the service in the same transaction as the new state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from transitions import Machine
+from transitions.core import EventData, MachineError
+
+from machines.calendar import TermRule
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What a guard may read of a case: pseudonymous, read-only."""
+
+    reference: str
+    state: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class GuardInput:
+    case: CaseView
+    payload: Mapping[str, Any]
+    now: datetime
+
+
+GuardCheck = Callable[[GuardInput], str | None]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition on a transition: `check` returns None to allow, or the reason it refuses."""
+
+    name: str
+    check: GuardCheck
+    article: str = ""
+
+    def refusal(self, given: GuardInput) -> str | None:
+        reason = self.check(given)
+        if reason is None:
+            return None
+        return f"{reason} ({self.article})" if self.article else reason
+
+
+@dataclass(frozen=True)
+class Transition:
+    """`trigger` moves a case from any of `sources` to `dest` when every guard allows it.
+
+    `article` is the legal basis written on the event; `notices` are templates to render and
+    `signals` other outbox topics (e.g. a reallocation) written in the same transaction.
+    """
+
+    trigger: str
+    sources: tuple[Enum, ...]
+    dest: Enum
+    article: str
+    guards: tuple[Guard, ...] = ()
+    notices: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Term:
+    """Entering `state` starts timer `name`, due when `rule` lapses; it then fires `fires`."""
+
+    state: Enum
+    name: str
+    rule: TermRule
+    fires: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether `trigger` may fire now; `reasons` say why not."""
+
+    trigger: str
+    allowed: bool
+    dest: str | None
+    reasons: tuple[str, ...] = ()
+
+
+class MachineRefusal(Exception):
+    """Base of the refusals a machine gives; the services map them to domain errors."""
+
+
+class TriggerNotAllowed(MachineRefusal):
+    def __init__(self, trigger: str, state: str, known: bool) -> None:
+        self.trigger, self.state, self.known = trigger, state, known
+        reason = "not allowed from state" if known else "is not a trigger of this machine, state"
+        super().__init__(f"trigger '{trigger}' {reason} '{state}'")
+
+
+class GuardRefused(MachineRefusal):
+    def __init__(self, trigger: str, reasons: tuple[str, ...]) -> None:
+        self.trigger, self.reasons = trigger, reasons
+        super().__init__(f"trigger '{trigger}' refused: " + "; ".join(reasons))
+
+
+@dataclass
+class _Subject:
+    """What `transitions` sees: the state as the kind's Enum, and the guard input."""
+
+    state: Enum
+    given: GuardInput
+    refusals: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Fired:
+    source: Enum
+    dest: Enum
+    transition: Transition
+
+
+class CaseMachine:
+    """One kind's machine: states, transitions and terms as data, fired through `transitions`."""
+
+    def __init__(
+        self,
+        kind: str,
+        prefix: str,
+        states: type[Enum],
+        initial: Enum,
+        transitions: tuple[Transition, ...],
+        terms: tuple[Term, ...] = (),
+    ) -> None:
+        self.kind, self.prefix, self.states, self.initial = kind, prefix, states, initial
+        self.transitions, self.terms = transitions, terms
+        self._check_declaration()
+        self._engine = Machine(
+            model=None,
+            states=states,
+            initial=None,
+            auto_transitions=False,
+            send_event=True,
+            model_attribute="state",
+        )
+        for transition in transitions:
+            self._engine.add_transition(
+                transition.trigger,
+                list(transition.sources),
+                transition.dest,
+                conditions=[_condition(guard) for guard in transition.guards],
+            )
+
+    def _check_declaration(self) -> None:
+        seen: set[tuple[str, Enum]] = set()
+        for transition in self.transitions:
+            for source in transition.sources:
+                key = (transition.trigger, source)
+                if key in seen:
+                    raise ValueError(f"{self.kind}: {key} declared twice")
+                seen.add(key)
+            if not transition.article:
+                raise ValueError(f"{self.kind}: transition {transition.trigger} has no article")
+        triggers = self.triggers
+        for term in self.terms:
+            if term.fires not in triggers:
+                raise ValueError(f"{self.kind}: term {term.name} fires unknown {term.fires}")
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def state(self, value: str) -> Enum:
+        return self.states(value)
+
+    def terms_of(self, state: Enum) -> tuple[Term, ...]:
+        return tuple(term for term in self.terms if term.state == state)
+
+    def _transition(self, trigger: str, source: Enum) -> Transition | None:
+        for transition in self.transitions:
+            if transition.trigger == trigger and source in transition.sources:
+                return transition
+        return None
+
+    def fire(self, trigger: str, given: GuardInput) -> Fired:
+        """Fire `trigger` on a case in `given.case.state`; raise a `MachineRefusal` if refused."""
+        source = self.state(given.case.state)
+        transition = self._transition(trigger, source)
+        if transition is None:
+            raise TriggerNotAllowed(trigger, source.value, trigger in self.triggers)
+        subject = _Subject(state=source, given=given)
+        try:
+            moved = self._engine.events[trigger].trigger(subject)
+        except MachineError as error:  # pragma: no cover - _transition() checked it
+            raise TriggerNotAllowed(trigger, source.value, True) from error
+        if not moved:
+            raise GuardRefused(trigger, tuple(subject.refusals))
+        return Fired(source=source, dest=subject.state, transition=transition)
+
+    def verdicts(self, given: GuardInput) -> tuple[Verdict, ...]:
+        """What can happen now: every trigger, allowed or not, and why not."""
+        source = self.state(given.case.state)
+        verdicts = []
+        for trigger in self.triggers:
+            transition = self._transition(trigger, source)
+            if transition is None:
+                reason = f"not allowed from state '{source.value}'"
+                verdicts.append(Verdict(trigger, False, None, (reason,)))
+                continue
+            reasons = tuple(
+                refusal for guard in transition.guards if (refusal := guard.refusal(given))
+            )
+            verdicts.append(Verdict(trigger, not reasons, transition.dest.value, reasons))
+        return tuple(verdicts)
+
+
+def _condition(guard: Guard) -> Callable[[EventData], bool]:
+    def check(event: EventData) -> bool:
+        subject = event.model
+        assert isinstance(subject, _Subject)
+        refusal = guard.refusal(subject.given)
+        if refusal is not None:
+            subject.refusals.append(refusal)
+        return refusal is None
+
+    check.__name__ = f"guard_{guard.name}"
+    return check

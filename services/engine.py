@@ -1,0 +1,282 @@
+"""The case engine: open a case, fire a trigger, tell what can happen now.
+
+One transaction per change (ARCHITECTURE.md rule 3): the new state with a version bump, the event,
+the timers of the state left (resolved) and entered (scheduled), and the outbox rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from machines.calendar import rome_date
+from machines.spec import (
+    CaseMachine,
+    CaseView,
+    Fired,
+    GuardInput,
+    GuardRefused,
+    TriggerNotAllowed,
+    Verdict,
+)
+from services.context import Context
+from services.errors import (
+    GuardFailed,
+    IdempotencyConflict,
+    InvalidInput,
+    StaleVersion,
+    TransitionNotAllowed,
+    UnknownCase,
+)
+from storage.models import Case, CaseEvent, Timer, TimerStatus
+from storage.repository import Change, NewOutbox, NewTimer, Repository, VersionConflict
+
+OPEN_TRIGGER = "open"
+NOTICE_TOPIC = "notice"
+WRITE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class FireResult:
+    """The outcome of a change; `replayed` when an idempotency key had already made it."""
+
+    reference: str
+    trigger: str
+    from_state: str | None
+    to_state: str
+    sequence: int
+    event_id: int
+    occurred_at: datetime
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, event: CaseEvent, reference: str, replayed: bool) -> FireResult:
+        return cls(
+            reference=reference,
+            trigger=event.trigger,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            sequence=event.sequence,
+            event_id=event.id,
+            occurred_at=event.occurred_at,
+            replayed=replayed,
+        )
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Case
+    verdicts: tuple[Verdict, ...]
+    pending_timers: tuple[Timer, ...]
+    history: tuple[CaseEvent, ...]
+
+
+def open_case(
+    ctx: Context,
+    kind: str,
+    actor: str,
+    data: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> FireResult:
+    """Open a case of `kind` in its initial state, with reference PREFIX-YEAR-NNNNNN."""
+    machine = ctx.machine(kind)
+    attributes = _json_object(data or {}, "data")
+    now = ctx.clock.now()
+    for _ in range(WRITE_ATTEMPTS):
+        with ctx.uow() as uow:
+            replay = _replay(uow.repo, idempotency_key, None, OPEN_TRIGGER)
+            if replay is not None:
+                return replay
+            year = rome_date(now).year
+            reference = f"{machine.prefix}-{year}-{uow.repo.next_number(machine.prefix, year):06d}"
+            change = Change(
+                trigger=OPEN_TRIGGER,
+                from_state=None,
+                to_state=machine.initial.value,
+                actor=actor,
+                payload=attributes,
+                legal_basis="apertura della pratica",
+                idempotency_key=idempotency_key,
+                at=now,
+                timers=_timers_entering(machine, machine.initial.value, now),
+            )
+            try:
+                _, event_id = uow.repo.add_case(kind, reference, attributes, change)
+                uow.commit()
+            except IntegrityError:
+                if idempotency_key is None:
+                    raise
+                continue  # the same key committed meanwhile: answer with its result
+            return FireResult(reference, OPEN_TRIGGER, None, change.to_state, 1, event_id, now)
+    raise StaleVersion(idempotency_key or kind, WRITE_ATTEMPTS)
+
+
+def fire(
+    ctx: Context,
+    reference: str,
+    trigger: str,
+    actor: str,
+    payload: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> FireResult:
+    """Fire `trigger` on case `reference`: all of the change, or nothing.
+
+    A stale read (another writer moved the case) is retried on fresh data; after
+    `WRITE_ATTEMPTS` it fails with `StaleVersion`. The same idempotency key twice is one change.
+    """
+    given_payload = _json_object(payload or {}, "payload")
+    for _ in range(WRITE_ATTEMPTS):
+        now = ctx.clock.now()
+        with ctx.uow() as uow:
+            replay = _replay(uow.repo, idempotency_key, reference, trigger)
+            if replay is not None:
+                return replay
+            case = uow.repo.case_by_reference(reference)
+            if case is None:
+                raise UnknownCase(reference)
+            machine = ctx.machine(case.kind)
+            fired = fire_machine_on(machine, _view(case), trigger, given_payload, now)
+            change = build_change(
+                machine, fired, actor, given_payload, idempotency_key, now, case.reference
+            )
+            try:
+                event_id = uow.repo.write_transition(case.id, case.version, change)
+                uow.commit()
+            except VersionConflict:
+                continue
+            except IntegrityError:
+                if idempotency_key is None:
+                    raise
+                continue
+            return FireResult(
+                case.reference,
+                trigger,
+                change.from_state,
+                change.to_state,
+                case.version + 1,
+                event_id,
+                now,
+            )
+    raise StaleVersion(reference, WRITE_ATTEMPTS)
+
+
+def describe(ctx: Context, reference: str) -> CaseDetail:
+    """The case, what can happen now (each trigger, allowed or why not), its pending timers and
+    its full history."""
+    with ctx.uow() as uow:
+        case = uow.repo.case_by_reference(reference)
+        if case is None:
+            raise UnknownCase(reference)
+        machine = ctx.machine(case.kind)
+        given = GuardInput(_view(case), {}, ctx.clock.now())
+        return CaseDetail(
+            case=case,
+            verdicts=machine.verdicts(given),
+            pending_timers=tuple(uow.repo.timers_of(case.id, TimerStatus.PENDING)),
+            history=tuple(uow.repo.history(case.id)),
+        )
+
+
+def list_cases(
+    ctx: Context, kind: str | None = None, state: str | None = None, limit: int = 500
+) -> list[Case]:
+    if kind is not None:
+        ctx.machine(kind)
+    with ctx.uow() as uow:
+        return list(uow.repo.cases(kind, state, limit))
+
+
+def build_change(
+    machine: CaseMachine,
+    fired: Fired,
+    actor: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None,
+    now: datetime,
+    reference: str,
+) -> Change:
+    """The rows a fired transition writes: its event, the timers of the state entered and the
+    notices and signals the transition declares."""
+    transition = fired.transition
+    outbox = [
+        NewOutbox(NOTICE_TOPIC, {"template": template, "reference": reference})
+        for template in transition.notices
+    ] + [NewOutbox(signal, {"reference": reference}) for signal in transition.signals]
+    return Change(
+        trigger=transition.trigger,
+        from_state=fired.source.value,
+        to_state=fired.dest.value,
+        actor=actor,
+        payload=payload,
+        legal_basis=transition.article,
+        idempotency_key=idempotency_key,
+        at=now,
+        timers=_timers_entering(machine, fired.dest.value, now),
+        outbox=outbox,
+    )
+
+
+def fire_machine_on(
+    machine: CaseMachine,
+    view: CaseView,
+    trigger: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> Fired:
+    """Ask the machine; its refusals become domain errors."""
+    try:
+        return machine.fire(trigger, GuardInput(view, payload, now))
+    except TriggerNotAllowed as refusal:
+        raise TransitionNotAllowed(str(refusal)) from refusal
+    except GuardRefused as refusal:
+        raise GuardFailed(str(refusal), refusal.reasons) from refusal
+
+
+def _view(case: Case) -> CaseView:
+    return CaseView(reference=case.reference, state=case.state, data=dict(case.data))
+
+
+def _timers_entering(machine: CaseMachine, state: str, now: datetime) -> list[NewTimer]:
+    """Entering a state schedules its terms, counted from today's date in Italian time."""
+    start = rome_date(now)
+    return [
+        NewTimer(
+            name=term.name,
+            state=state,
+            fires=term.fires,
+            legal_basis=f"{term.rule.describe()}",
+            due_at=term.rule.due_at(start),
+        )
+        for term in machine.terms_of(machine.state(state))
+    ]
+
+
+def _replay(
+    repo: Repository, key: str | None, reference: str | None, trigger: str
+) -> FireResult | None:
+    """The first result for an idempotency key already used; a conflict if it was for another
+    case or trigger."""
+    if key is None:
+        return None
+    found = repo.event_by_key(key)
+    if found is None:
+        return None
+    event, event_reference = found
+    if event.trigger != trigger or (reference is not None and event_reference != reference):
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was used for {event.trigger} on {event_reference}"
+        )
+    return FireResult.of(event, event_reference, replayed=True)
+
+
+def _json_object(value: Mapping[str, Any], what: str) -> dict[str, Any]:
+    try:
+        copied: dict[str, Any] = json.loads(json.dumps(dict(value)))
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"{what} is not a JSON object: {error}") from error
+    return copied

@@ -1,0 +1,62 @@
+"""Typed domain errors: each refusal the services give, with the HTTP status it maps to."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal a user can act on; `status` is the HTTP answer (404, 409 or 422)."""
+
+    status = 422
+    code = "invalid"
+
+
+class UnknownCase(DomainError):
+    status = 404
+    code = "unknown_case"
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"no case with reference {reference}")
+        self.reference = reference
+
+
+class UnknownKind(DomainError):
+    status = 422
+    code = "unknown_kind"
+
+    def __init__(self, kind: str, known: tuple[str, ...]) -> None:
+        listed = ", ".join(known) or "none configured"
+        super().__init__(f"unknown case kind '{kind}' (known: {listed})")
+
+
+class TransitionNotAllowed(DomainError):
+    status = 409
+    code = "transition_not_allowed"
+
+
+class GuardFailed(DomainError):
+    status = 409
+    code = "guard_failed"
+
+    def __init__(self, message: str, reasons: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class StaleVersion(DomainError):
+    status = 409
+    code = "stale_version"
+
+    def __init__(self, reference: str, attempts: int) -> None:
+        super().__init__(
+            f"case {reference} kept changing under {attempts} attempts: nothing was written"
+        )
+
+
+class IdempotencyConflict(DomainError):
+    status = 409
+    code = "idempotency_conflict"
+
+
+class InvalidInput(DomainError):
+    status = 422
+    code = "invalid_input"

@@ -1,0 +1,194 @@
+"""Durable timers: the sweep that fires due timers (ARCHITECTURE.md rule 2).
+
+A timer fires at most once: it is claimed in the transaction that fires it (FOR UPDATE SKIP LOCKED
+on PostgreSQL), marked fired by the same write that moves its case, and its firing carries the
+idempotency key `timer:<id>`. A crash before the commit rolls everything back: the timer is still
+pending for the next sweep. A firing that raises is retried with exponential backoff, then marked
+failed: an incident, listed, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from machines.spec import CaseView
+from services.context import Context
+from services.engine import build_change, fire_machine_on
+from storage.models import Timer
+from storage.repository import DueTimer, Repository, VersionConflict
+
+TIMER_ACTOR = "timer"
+MAX_ATTEMPTS = 5
+FIRST_BACKOFF = timedelta(minutes=1)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class SweepMode(StrEnum):
+    EACH = "each"  # one transaction per firing (default)
+    BATCHED = "batched"  # one transaction per batch, each firing in its own savepoint
+
+
+@dataclass
+class SweepReport:
+    fired: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    failed: int = 0
+    incidents: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.fired + self.cancelled + self.retried + self.failed
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome is Outcome.FIRED:
+            self.fired += 1
+        else:
+            self.cancelled += 1
+
+
+class Outcome(StrEnum):
+    FIRED = "fired"
+    CANCELLED = "cancelled"  # its case had already left the timer's state
+
+
+Progress = Callable[[int], None]
+
+
+def backoff(attempt: int) -> timedelta:
+    """Delay before retry number `attempt` (1, 2, ...): 1, 2, 4 ... minutes, at most an hour."""
+    delay: timedelta = FIRST_BACKOFF * 2 ** (attempt - 1)
+    return min(delay, MAX_BACKOFF)
+
+
+def count_due(ctx: Context, now: datetime) -> int:
+    with ctx.uow() as uow:
+        return uow.repo.count_due(now)
+
+
+def sweep(
+    ctx: Context,
+    now: datetime,
+    batch: int = 500,
+    mode: SweepMode = SweepMode.EACH,
+    limit: int | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+    progress: Progress | None = None,
+) -> SweepReport:
+    """Fire every timer due at `now`, `batch` claims at a time, until none is left (or `limit`
+    timers were handled). `progress` is told how many were handled after each batch."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    report = SweepReport()
+    step = _sweep_each if mode is SweepMode.EACH else _sweep_batched
+    while limit is None or report.handled < limit:
+        size = batch if limit is None else min(batch, limit - report.handled)
+        done = step(ctx, now, size, max_attempts, report)
+        if progress is not None and done:
+            progress(done)
+        if done == 0:
+            break
+    return report
+
+
+def incidents(ctx: Context) -> list[tuple[Timer, str]]:
+    """Timers that failed all their attempts, with their case reference."""
+    with ctx.uow() as uow:
+        return list(uow.repo.incidents())
+
+
+def _sweep_each(
+    ctx: Context, now: datetime, size: int, max_attempts: int, report: SweepReport
+) -> int:
+    """Up to `size` firings, each claiming its timer in its own transaction."""
+    done = 0
+    while done < size:
+        with ctx.uow() as uow:
+            claimed = uow.repo.claim_due_timers(now, 1)
+            if not claimed:
+                return done
+            timer = claimed[0]
+            try:
+                outcome = _handle(ctx, uow.repo, timer, now)
+                uow.commit()
+            except VersionConflict:
+                continue  # its case moved under us: claim again on fresh data
+            except Exception as error:
+                uow.rollback()
+                _record_failure(uow.repo, timer, error, now, max_attempts, report)
+                uow.commit()
+                done += 1
+                continue
+        report.count(outcome)
+        done += 1
+    return done
+
+
+def _sweep_batched(
+    ctx: Context, now: datetime, size: int, max_attempts: int, report: SweepReport
+) -> int:
+    """Up to `size` firings in one transaction, each in a savepoint: a failure undoes only itself.
+
+    One timer per case per batch: a second timer of the same case waits for the next batch and
+    sees the state the first one left."""
+    with ctx.uow() as uow:
+        claimed = uow.repo.claim_due_timers(now, size)
+        seen_cases: set[int] = set()
+        outcomes: list[Outcome] = []
+        failures = 0
+        for timer in claimed:
+            if timer.case_id in seen_cases:
+                continue
+            seen_cases.add(timer.case_id)
+            savepoint = uow.session.begin_nested()
+            try:
+                outcomes.append(_handle(ctx, uow.repo, timer, now))
+                savepoint.commit()
+            except VersionConflict:
+                savepoint.rollback()
+            except Exception as error:
+                savepoint.rollback()
+                _record_failure(uow.repo, timer, error, now, max_attempts, report)
+                failures += 1
+        uow.commit()
+    for outcome in outcomes:
+        report.count(outcome)
+    return len(outcomes) + failures
+
+
+def _handle(ctx: Context, repo: Repository, timer: DueTimer, now: datetime) -> Outcome:
+    """Fire one claimed timer, or cancel it if its case already left the timer's state."""
+    if timer.case_state != timer.state:
+        repo.cancel_timer(timer.id, f"case left state {timer.state}", now)
+        return Outcome.CANCELLED
+    machine = ctx.machine(timer.kind)
+    payload = {"timer": timer.name, "due_at": timer.due_at.isoformat(), "term": timer.legal_basis}
+    view = CaseView(reference=timer.reference, state=timer.case_state, data=timer.data)
+    fired = fire_machine_on(machine, view, timer.fires, payload, now)
+    change = build_change(
+        machine, fired, TIMER_ACTOR, payload, f"timer:{timer.id}", now, timer.reference
+    )
+    repo.write_transition(timer.case_id, timer.version, change, fired_timer_id=timer.id)
+    return Outcome.FIRED
+
+
+def _record_failure(
+    repo: Repository,
+    timer: DueTimer,
+    error: Exception,
+    now: datetime,
+    max_attempts: int,
+    report: SweepReport,
+) -> None:
+    attempt = timer.attempts + 1
+    message = f"{type(error).__name__}: {error}"
+    if attempt >= max_attempts:
+        repo.record_timer_failure(timer.id, message, None, now)
+        report.failed += 1
+        report.incidents.append(f"{timer.reference} {timer.name}: {message}")
+    else:
+        repo.record_timer_failure(timer.id, message, now + backoff(attempt), now)
+        report.retried += 1

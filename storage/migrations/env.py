@@ -1,0 +1,41 @@
+"""Alembic environment: runs on the connection `misure db upgrade` hands over, or on the URL."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from storage.database import make_engine
+from storage.models import Base
+
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    from services.settings import Settings
+
+    url = config.get_main_option("sqlalchemy.url") or Settings().database_url
+    engine = make_engine(url)
+    with engine.connect() as fresh:
+        _run(fresh)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported: run `misure db upgrade`")
+run_migrations_online()

@@ -1,0 +1,199 @@
+"""Typed SQLAlchemy 2 models: cases, their events, timers, the outbox and rendered documents.
+
+Every instant is stored in UTC (`UTCDateTime`); SQLite and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC instant; naive values are refused, not guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store aware instants only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Case(Base):
+    """A case: its state is moved only by its kind's machine; `version` locks optimistically."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    state: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
+    __table_args__ = (Index("ix_cases_kind_state", "kind", "state"),)
+
+
+class CaseEvent(Base):
+    """Append-only trail: one row for every change of a case, numbered per case."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    trigger: Mapped[str] = mapped_column(String(60))
+    from_state: Mapped[str | None] = mapped_column(String(60))
+    to_state: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    legal_basis: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("case_id", "sequence", name="uq_case_events_sequence"),)
+
+
+class TimerStatus(StrEnum):
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Timer(Base):
+    """A legal deadline: due at `due_at`; the sweep tries it at `run_at` (later after a failure)."""
+
+    __tablename__ = "timers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(60))
+    fires: Mapped[str] = mapped_column(String(60))
+    legal_basis: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default=TimerStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_by_event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"))
+    resolved_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(
+            "ix_timers_pending_run_at",
+            "run_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_timers_case_status", "case_id", "status"),
+    )
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """Work a change asked for (a notice to render, a reallocation), written with the change."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"))
+    topic: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending_topic",
+            "topic",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class Document(Base):
+    """A rendered notice: one per outbox message (the unique key makes rendering happen once)."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    template: Mapped[str] = mapped_column(String(80))
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReferenceCounter(Base):
+    """Last number given per prefix and year, for references like ATT-2026-000123."""
+
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

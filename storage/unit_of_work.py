@@ -1,0 +1,56 @@
+"""The unit of work: one transaction that rolls back unless the service commits it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.database import is_postgresql, make_session_factory
+from storage.repository import Repository
+
+
+class UnitOfWork:
+    """`with uow:` opens a session; leaving without `commit()` rolls everything back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgresql = is_postgresql(engine)
+        self._factory: sessionmaker[Session] = make_session_factory(engine)
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._session
+
+    @property
+    def repo(self) -> Repository:
+        return Repository(self.session, self.postgresql)
+
+    def __enter__(self) -> UnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("the unit of work is already open")
+        self._session = self._factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back whatever was not committed and detaches the objects read, which
+        # keep their loaded values for the caller.
+        try:
+            self.session.close()
+        finally:
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,79 @@
+"""Shared fixtures: a migrated database per test, on SQLite and (marked `postgres`) PostgreSQL.
+
+PostgreSQL tests need MISURE_TEST_POSTGRES_URL; `make test` sets it and starts the server. Without
+it they fail (never skip) when MISURE_REQUIRE_POSTGRES=1, as in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from machines.registry import load_machines
+from services.clock import FixedClock
+from services.context import Context
+from services.schema import upgrade
+from storage.database import make_engine
+
+DEMO_MODULES = ["tests.support.demo"]
+POSTGRES_URL = os.environ.get("MISURE_TEST_POSTGRES_URL", "")
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _postgres_database(url: str) -> Iterator[str]:
+    """A fresh database on the server for one test, dropped afterwards."""
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"misure_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: SQLite in a temp file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'misure.db'}"
+        _migrate(url)
+        yield url
+        return
+    if not POSTGRES_URL:
+        pytest.fail("MISURE_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run")
+    for url in _postgres_database(POSTGRES_URL):
+        _migrate(url)
+        yield url
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def ctx(db: Engine, clock: FixedClock) -> Context:
+    return Context(db=db, machines=load_machines(DEMO_MODULES), clock=clock)

@@ -1,0 +1,86 @@
+"""A small machine for exercising the engine: a request reviewed within a legal term.
+
+It is a test fixture, not a procedure: the four procedures have machines of their own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from machines.calendar import TermRule, Unit
+from machines.spec import CaseMachine, Guard, GuardInput, Term, Transition
+
+
+class Demo(StrEnum):
+    DRAFT = "draft"
+    FILED = "filed"
+    UNDER_REVIEW = "under_review"
+    GRANTED = "granted"
+    REJECTED = "rejected"
+    LAPSED = "lapsed"
+    CLOSED = "closed"
+
+
+def _has_protocol(given: GuardInput) -> str | None:
+    return None if given.payload.get("protocol") else "a protocol number is required"
+
+
+def _eligible(given: GuardInput) -> str | None:
+    return None if given.case.data.get("eligible") else "the applicant is not eligible"
+
+
+def _not_sabotaged(given: GuardInput) -> str | None:
+    if given.case.data.get("explode"):
+        raise RuntimeError("the lapse check crashed")
+    return None
+
+
+REVIEW_TERM = TermRule(30, Unit.DAYS, extend_on_holiday=True, article="art. 172 c.p.p.")
+VALIDITY = TermRule(2, Unit.MONTHS, extend_on_holiday=False, article="art. 2963 c.c.")
+
+MACHINE = CaseMachine(
+    kind="demo",
+    prefix="DEM",
+    states=Demo,
+    initial=Demo.DRAFT,
+    transitions=(
+        Transition(
+            "file",
+            (Demo.DRAFT,),
+            Demo.FILED,
+            "art. 1 demo",
+            guards=(Guard("has_protocol", _has_protocol, "art. 1 co. 2 demo"),),
+        ),
+        Transition("review", (Demo.FILED,), Demo.UNDER_REVIEW, "art. 2 demo"),
+        Transition(
+            "grant",
+            (Demo.UNDER_REVIEW,),
+            Demo.GRANTED,
+            "art. 3 demo",
+            guards=(Guard("eligible", _eligible, "art. 3 co. 1 demo"),),
+            notices=("notifica_cambio_stato",),
+        ),
+        Transition(
+            "reject",
+            (Demo.UNDER_REVIEW,),
+            Demo.REJECTED,
+            "art. 4 demo",
+            notices=("notifica_cambio_stato",),
+            signals=("reallocate",),
+        ),
+        Transition(
+            "lapse",
+            (Demo.UNDER_REVIEW,),
+            Demo.LAPSED,
+            "art. 5 demo",
+            guards=(Guard("not_sabotaged", _not_sabotaged),),
+        ),
+        Transition(
+            "close", (Demo.GRANTED, Demo.REJECTED, Demo.LAPSED), Demo.CLOSED, "art. 6 demo"
+        ),
+    ),
+    terms=(
+        Term(Demo.UNDER_REVIEW, "review_deadline", REVIEW_TERM, fires="lapse"),
+        Term(Demo.GRANTED, "validity_end", VALIDITY, fires="close"),
+    ),
+)

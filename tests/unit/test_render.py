@@ -1,0 +1,136 @@
+"""The renderer: Italian filters, strict and escaped templates, deterministic PDFs."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jinja2 import UndefinedError
+from pypdf import PdfReader
+
+from documents.render import data_it, data_ora_it, euro, render_html, render_notice
+
+EVENT_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def notice_context(**changes: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "ufficio": "Ufficio interdistrettuale di esecuzione penale esterna",
+        "numero": "DEM-2026-000001/1",
+        "luogo_data": "Roma, 2 marzo 2026",
+        "emesso_il": EVENT_AT,
+        "reference": "DEM-2026-000001",
+        "kind": "demo",
+        "from_state": "under review",
+        "to_state": "granted",
+        "event": {
+            "trigger": "grant",
+            "sequence": 4,
+            "occurred_at": EVENT_AT,
+            "legal_basis": "art. 3 demo",
+        },
+    }
+    context.update(changes)
+    return context
+
+
+def test_data_it_formats_dates_in_italian() -> None:
+    assert data_it(date(2026, 3, 2)) == "2 marzo 2026"
+    assert data_it(date(2026, 12, 31)) == "31 dicembre 2026"
+
+
+def test_data_it_converts_datetimes_to_italian_time() -> None:
+    late_evening = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # 00:30 of 2 March in Rome
+    assert data_it(late_evening) == "2 marzo 2026"
+    assert data_ora_it(late_evening) == "2 marzo 2026, ore 00:30"
+
+
+def test_data_ora_it_follows_summer_time() -> None:
+    assert data_ora_it(EVENT_AT) == "2 marzo 2026, ore 10:00"
+    assert data_ora_it(datetime(2026, 7, 1, 8, 5, tzinfo=UTC)) == "1 luglio 2026, ore 10:05"
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        data_it(datetime(2026, 3, 2, 9, 0))
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (0, "€ 0,00"),
+        (5, "€ 5,00"),
+        (Decimal("1234.56"), "€ 1.234,56"),
+        ("1234567.891", "€ 1.234.567,89"),
+        (Decimal("0.005"), "€ 0,01"),
+        (Decimal("2.675"), "€ 2,68"),
+        (Decimal("-1234.5"), "€ -1.234,50"),
+        (Decimal("-0.004"), "€ 0,00"),
+        (Decimal("999.995"), "€ 1.000,00"),
+    ],
+)
+def test_euro_groups_and_rounds_half_up(amount: Decimal | int | str, expected: str) -> None:
+    assert euro(amount) == expected
+
+
+@pytest.mark.parametrize("amount", [1.5, True])
+def test_euro_refuses_floats_and_booleans(amount: object) -> None:
+    with pytest.raises(TypeError):
+        euro(amount)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("amount", ["dodici", "NaN", "Infinity"])
+def test_euro_refuses_what_is_not_an_amount(amount: str) -> None:
+    with pytest.raises(ValueError):
+        euro(amount)
+
+
+def _parse_euro(text: str) -> Decimal:
+    assert text.startswith("€ ")
+    return Decimal(text.removeprefix("€ ").replace(".", "").replace(",", "."))
+
+
+@given(st.decimals(min_value=-(10**15), max_value=10**15, allow_nan=False, places=4))
+def test_euro_round_trips_to_the_quantized_amount(amount: Decimal) -> None:
+    text = euro(amount)
+    assert _parse_euro(text) == amount.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    whole = text.removeprefix("€ ").removeprefix("-").split(",")[0]
+    assert all(len(group) == 3 for group in whole.split(".")[1:])
+
+
+@given(st.integers(min_value=-(10**30), max_value=10**30))
+def test_euro_takes_integers_of_any_size(amount: int) -> None:
+    assert _parse_euro(euro(amount)) == amount
+
+
+def test_a_missing_variable_is_an_error() -> None:
+    context = notice_context()
+    del context["ufficio"]
+    with pytest.raises(UndefinedError, match="ufficio"):
+        render_html("notifica_cambio_stato", context)
+
+
+def test_html_is_escaped() -> None:
+    html = render_html("notifica_cambio_stato", notice_context(kind="<script>alert(1)</script>"))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_notice_renders_to_a_deterministic_pdf() -> None:
+    first = render_notice("notifica_cambio_stato", notice_context())
+    second = render_notice("notifica_cambio_stato", notice_context())
+    assert first.pdf == second.pdf
+    assert first.sha256 == hashlib.sha256(first.pdf).hexdigest()
+    reader = PdfReader(io.BytesIO(first.pdf))
+    text = reader.pages[0].extract_text()
+    assert "Comunicazione di variazione dello stato della pratica" in text
+    assert "2 marzo 2026, ore 10:00" in text
+    assert "Il funzionario incaricato" in text
+    assert reader.metadata is not None
+    assert reader.metadata["/CreationDate"] == "D:20260302090000Z"
