@@ -213,10 +213,18 @@ class CaseMachine:
                 verdicts.append(Verdict(trigger, False, None, (reason,)))
                 continue
             reasons = tuple(
-                refusal for guard in transition.guards if (refusal := guard.refusal(given))
+                refusal for guard in transition.guards if (refusal := _safe_refusal(guard, given))
             )
             verdicts.append(Verdict(trigger, not reasons, transition.dest.value, reasons))
         return tuple(verdicts)
+
+
+def _safe_refusal(guard: Guard, given: GuardInput) -> str | None:
+    """A guard that crashes cannot allow anything: say so instead of failing the whole answer."""
+    try:
+        return guard.refusal(given)
+    except Exception as error:  # noqa: BLE001 - reported as the reason, never swallowed silently
+        return f"guard {guard.name} could not be checked: {type(error).__name__}: {error}"
 
 
 def _condition(guard: Guard) -> Callable[[EventData], bool]:

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from machines.spec import CaseView
 from services.context import Context
 from services.engine import build_change, fire_machine_on
 from storage.models import Timer
-from storage.repository import DueTimer, Repository, VersionConflict
+from storage.repository import DueTimer, Repository, VersionConflict, Write
+from storage.unit_of_work import UnitOfWork
 
 TIMER_ACTOR = "timer"
 MAX_ATTEMPTS = 5
@@ -112,7 +115,13 @@ def _sweep_each(
                 return done
             timer = claimed[0]
             try:
-                outcome = _handle(ctx, uow.repo, timer, now)
+                write = _decide(ctx, timer, now)
+                if write is None:
+                    uow.repo.cancel_timer(timer.id, f"case left state {timer.state}", now)
+                else:
+                    uow.repo.write_transition(
+                        write.case_id, write.seen_version, write.change, write.fired_timer_id
+                    )
                 uow.commit()
             except VersionConflict:
                 continue  # its case moved under us: claim again on fresh data
@@ -122,7 +131,7 @@ def _sweep_each(
                 uow.commit()
                 done += 1
                 continue
-        report.count(outcome)
+        report.count(Outcome.CANCELLED if write is None else Outcome.FIRED)
         done += 1
     return done
 
@@ -130,40 +139,72 @@ def _sweep_each(
 def _sweep_batched(
     ctx: Context, now: datetime, size: int, max_attempts: int, report: SweepReport
 ) -> int:
-    """Up to `size` firings in one transaction, each in a savepoint: a failure undoes only itself.
+    """Up to `size` firings committed together, a failure undoing only itself.
 
-    One timer per case per batch: a second timer of the same case waits for the next batch and
-    sees the state the first one left."""
+    Each firing is decided on its own (a guard that raises fails only its timer). The writes go
+    in one statement under a savepoint; if that statement fails, each write is redone in a
+    savepoint of its own, so only the failing one is rolled back and recorded. One timer per
+    case per batch: a second timer of the same case waits for the next batch and sees the state
+    the first one left. A timer whose case moved meanwhile stays pending for the next batch."""
     with ctx.uow() as uow:
-        claimed = uow.repo.claim_due_timers(now, size)
-        seen_cases: set[int] = set()
-        outcomes: list[Outcome] = []
-        failures = 0
-        for timer in claimed:
-            if timer.case_id in seen_cases:
-                continue
-            seen_cases.add(timer.case_id)
-            savepoint = uow.session.begin_nested()
+        repo = uow.repo
+        cancelled = failures = 0
+        decided: list[tuple[DueTimer, Write]] = []
+        for timer in _one_per_case(repo.claim_due_timers(now, size)):
             try:
-                outcomes.append(_handle(ctx, uow.repo, timer, now))
-                savepoint.commit()
-            except VersionConflict:
-                savepoint.rollback()
+                write = _decide(ctx, timer, now)
             except Exception as error:
-                savepoint.rollback()
-                _record_failure(uow.repo, timer, error, now, max_attempts, report)
+                _record_failure(repo, timer, error, now, max_attempts, report)
                 failures += 1
+                continue
+            if write is None:
+                repo.cancel_timer(timer.id, f"case left state {timer.state}", now)
+                cancelled += 1
+            else:
+                decided.append((timer, write))
+        fired, write_failures = _write_isolated(uow, decided, now, max_attempts, report)
         uow.commit()
-    for outcome in outcomes:
-        report.count(outcome)
-    return len(outcomes) + failures
+    report.fired += fired
+    report.cancelled += cancelled
+    return fired + cancelled + failures + write_failures
 
 
-def _handle(ctx: Context, repo: Repository, timer: DueTimer, now: datetime) -> Outcome:
-    """Fire one claimed timer, or cancel it if its case already left the timer's state."""
+def _one_per_case(claimed: list[DueTimer]) -> list[DueTimer]:
+    first: dict[int, DueTimer] = {}
+    for timer in claimed:
+        first.setdefault(timer.case_id, timer)
+    return list(first.values())
+
+
+def _write_isolated(
+    uow: UnitOfWork,
+    decided: list[tuple[DueTimer, Write]],
+    now: datetime,
+    max_attempts: int,
+    report: SweepReport,
+) -> tuple[int, int]:
+    """Write the decided firings; return (fired, failed writes)."""
+    try:
+        with uow.session.begin_nested():
+            return len(uow.repo.write_transitions([write for _, write in decided])), 0
+    except SQLAlchemyError:
+        pass  # one of them is bad: find it, each write under its own savepoint
+    fired = failed = 0
+    for timer, write in decided:
+        try:
+            with uow.session.begin_nested():
+                fired += len(uow.repo.write_transitions([write]))
+        except SQLAlchemyError as error:
+            _record_failure(uow.repo, timer, error, now, max_attempts, report)
+            failed += 1
+    return fired, failed
+
+
+def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | None:
+    """The transition a due timer makes, or None if its case already left the timer's state.
+    Raises whatever the machine raises (a refusal, a crashing guard)."""
     if timer.case_state != timer.state:
-        repo.cancel_timer(timer.id, f"case left state {timer.state}", now)
-        return Outcome.CANCELLED
+        return None
     machine = ctx.machine(timer.kind)
     payload = {"timer": timer.name, "due_at": timer.due_at.isoformat(), "term": timer.legal_basis}
     view = CaseView(reference=timer.reference, state=timer.case_state, data=timer.data)
@@ -171,8 +212,7 @@ def _handle(ctx: Context, repo: Repository, timer: DueTimer, now: datetime) -> O
     change = build_change(
         machine, fired, TIMER_ACTOR, payload, f"timer:{timer.id}", now, timer.reference
     )
-    repo.write_transition(timer.case_id, timer.version, change, fired_timer_id=timer.id)
-    return Outcome.FIRED
+    return Write(timer.case_id, timer.version, change, fired_timer_id=timer.id)
 
 
 def _record_failure(

@@ -16,7 +16,12 @@ def make_engine(url: str, **options: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and write transactions that lock early."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **options)
+        # No pre-ping: it would cost a round trip per transaction on the sweep's hot path; a
+        # connection the server dropped fails its transaction once and the pool replaces it.
+        # Generic plans: psycopg prepares repeated statements, and re-planning the transition
+        # CTE on every execution would cost more than running it.
+        connect_args = {"options": "-c plan_cache_mode=force_generic_plan"}
+        return create_engine(url, connect_args=connect_args, **options)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options)

@@ -133,6 +133,7 @@ class Timer(Base):
         Index(
             "ix_timers_pending_run_at",
             "run_at",
+            "id",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),

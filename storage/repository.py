@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, insert, select, update
+from sqlalchemy import BigInteger, Integer, Table, and_, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,11 +21,13 @@ from storage.models import (
     Case,
     CaseEvent,
     Document,
+    Json,
     OutboxMessage,
     OutboxStatus,
     ReferenceCounter,
     Timer,
     TimerStatus,
+    UTCDateTime,
 )
 
 
@@ -39,6 +42,156 @@ EVENTS = _table(CaseEvent)
 TIMERS = _table(Timer)
 OUTBOX = _table(OutboxMessage)
 COUNTERS = _table(ReferenceCounter)
+
+# The hot path's statements, built once. Leaving a state resolves all its pending timers: the one
+# that fired is marked fired, the others cancelled.
+_CHANGE_BINDS = (
+    bindparam("at", type_=UTCDateTime()),
+    bindparam("payload", type_=Json),
+)
+_MOVE_CASE = text(
+    "UPDATE cases SET state = :to_state, version = :sequence, updated_at = :at"
+    " WHERE id = :case_id AND version = :seen"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+_INSERT_EVENT = text(
+    "INSERT INTO case_events (case_id, sequence, trigger, from_state, to_state, actor, payload,"
+    " legal_basis, idempotency_key, occurred_at)"
+    " VALUES (:case_id, :sequence, :trigger, :from_state, :to_state, :actor, :payload,"
+    " :legal_basis, :idempotency_key, :at) RETURNING id"
+).bindparams(*_CHANGE_BINDS)
+_RESOLVE_TIMERS = text(
+    "UPDATE timers SET status = CASE WHEN id = :fired_timer_id THEN 'fired' ELSE 'cancelled' END,"
+    " resolved_by_event_id = :event_id, resolved_at = :at"
+    " WHERE case_id = :case_id AND status = 'pending'"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+_INSERT_TIMER = text(
+    "INSERT INTO timers (case_id, name, state, fires, legal_basis, due_at, run_at, status,"
+    " attempts, created_by_event_id) VALUES (:case_id, :name, :state, :fires, :legal_basis,"
+    " :due_at, :due_at, 'pending', 0, :event_id)"
+).bindparams(bindparam("due_at", type_=UTCDateTime()))
+_INSERT_OUTBOX = text(
+    "INSERT INTO outbox (case_id, event_id, topic, payload, status, attempts, created_at)"
+    " VALUES (:case_id, :event_id, :topic, :payload, 'pending', 0, :at)"
+).bindparams(*_CHANGE_BINDS)
+_PG_TRANSITIONS = text(
+    """
+    WITH input AS (
+        SELECT * FROM jsonb_to_recordset(:changes) AS c(
+            case_id bigint, seen integer, fired_timer_id bigint, trigger text, from_state text,
+            to_state text, actor text, payload jsonb, legal_basis text, idempotency_key text,
+            occurred_at timestamptz, timers jsonb, outbox jsonb)
+    ), moved AS (
+        UPDATE cases
+        SET state = input.to_state, version = input.seen + 1, updated_at = input.occurred_at
+        FROM input
+        WHERE cases.id = ANY(:case_ids) AND cases.id = input.case_id
+          AND cases.version = input.seen
+        RETURNING cases.id
+    ), event AS (
+        INSERT INTO case_events (case_id, sequence, trigger, from_state, to_state, actor,
+                                 payload, legal_basis, idempotency_key, occurred_at)
+        SELECT input.case_id, input.seen + 1, input.trigger, input.from_state, input.to_state,
+               input.actor, input.payload, input.legal_basis, input.idempotency_key,
+               input.occurred_at
+        FROM input JOIN moved ON moved.id = input.case_id
+        RETURNING id, case_id
+    ), resolved AS (
+        UPDATE timers
+        SET status = CASE WHEN timers.id = input.fired_timer_id THEN 'fired'
+                          ELSE 'cancelled' END,
+            resolved_by_event_id = event.id, resolved_at = input.occurred_at
+        FROM input JOIN event ON event.case_id = input.case_id
+        WHERE timers.case_id = input.case_id AND timers.status = 'pending'
+    ), scheduled AS (
+        INSERT INTO timers (case_id, name, state, fires, legal_basis, due_at, run_at, status,
+                            attempts, created_by_event_id)
+        SELECT input.case_id, t.name, t.state, t.fires, t.legal_basis, t.due_at, t.due_at,
+               'pending', 0, event.id
+        FROM input JOIN event ON event.case_id = input.case_id,
+             jsonb_to_recordset(input.timers) AS t(name text, state text, fires text,
+                                                   legal_basis text, due_at timestamptz)
+    ), queued AS (
+        INSERT INTO outbox (case_id, event_id, topic, payload, status, attempts, created_at)
+        SELECT input.case_id, event.id, o.topic, o.payload, 'pending', 0, input.occurred_at
+        FROM input JOIN event ON event.case_id = input.case_id,
+             jsonb_to_recordset(input.outbox) AS o(topic text, payload jsonb)
+    )
+    SELECT case_id, id FROM event
+    """
+).bindparams(
+    bindparam("changes", type_=JSONB()), bindparam("case_ids", type_=ARRAY(BigInteger()))
+)
+
+
+_CLAIM = (
+    select(
+        TIMERS.c.id,
+        TIMERS.c.name,
+        TIMERS.c.state,
+        TIMERS.c.fires,
+        TIMERS.c.legal_basis,
+        TIMERS.c.due_at,
+        TIMERS.c.attempts,
+        CASES.c.id,
+        CASES.c.reference,
+        CASES.c.kind,
+        CASES.c.state,
+        CASES.c.version,
+        CASES.c.data,
+    )
+    .join(CASES, CASES.c.id == TIMERS.c.case_id)
+    # A literal 'pending', not a parameter: only then can a prepared (generic) plan use the
+    # partial index on pending timers.
+    .where(text("timers.status = 'pending'"), TIMERS.c.run_at <= bindparam("now"))
+    .order_by(TIMERS.c.run_at, TIMERS.c.id)
+    .limit(bindparam("limit", type_=Integer(), literal_execute=True))
+)
+_CLAIM_SKIP_LOCKED = _CLAIM.with_for_update(skip_locked=True, of=TIMERS)
+
+
+def _pg_write(write: Write) -> dict[str, Any]:
+    """One change as a JSON record for `_PG_TRANSITIONS` (instants as ISO 8601 with offset)."""
+    change = write.change
+    params = _change_params(change)
+    del params["at"]
+    return {
+        "case_id": write.case_id,
+        "seen": write.seen_version,
+        "fired_timer_id": write.fired_timer_id,
+        **params,
+        "occurred_at": change.at.isoformat(),
+        "timers": [
+            {**_timer_params(timer), "due_at": timer.due_at.isoformat()} for timer in change.timers
+        ],
+        "outbox": [_outbox_params(message) for message in change.outbox],
+    }
+
+
+def _change_params(change: Change) -> dict[str, Any]:
+    return {
+        "trigger": change.trigger,
+        "from_state": change.from_state,
+        "to_state": change.to_state,
+        "actor": change.actor,
+        "payload": change.payload,
+        "legal_basis": change.legal_basis,
+        "idempotency_key": change.idempotency_key,
+        "at": change.at,
+    }
+
+
+def _timer_params(timer: NewTimer) -> dict[str, Any]:
+    return {
+        "name": timer.name,
+        "state": timer.state,
+        "fires": timer.fires,
+        "legal_basis": timer.legal_basis,
+        "due_at": timer.due_at,
+    }
+
+
+def _outbox_params(message: NewOutbox) -> dict[str, Any]:
+    return {"topic": message.topic, "payload": message.payload}
 
 
 class VersionConflict(Exception):
@@ -74,6 +227,16 @@ class Change:
     at: datetime
     timers: Sequence[NewTimer] = ()
     outbox: Sequence[NewOutbox] = ()
+
+
+@dataclass(frozen=True)
+class Write:
+    """A transition to write on a case last read at `seen_version`."""
+
+    case_id: int
+    seen_version: int
+    change: Change
+    fired_timer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,82 +318,78 @@ class Repository:
     ) -> int:
         """Move the case, bump its version, append the event, resolve and schedule timers and
         write the outbox; return the event id. `VersionConflict` if the case moved meanwhile."""
-        moved = self.session.execute(
-            update(CASES)
-            .where(and_(CASES.c.id == case_id, CASES.c.version == seen_version))
-            .values(state=change.to_state, version=seen_version + 1, updated_at=change.at)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
+        written = self.write_transitions([Write(case_id, seen_version, change, fired_timer_id)])
+        if case_id not in written:
             raise VersionConflict(case_id)
-        return self._write_change(case_id, seen_version + 1, change, fired_timer_id)
+        return written[case_id]
+
+    def write_transitions(self, writes: Sequence[Write]) -> dict[int, int]:
+        """Write several transitions (one per case); return {case id: event id} for those whose
+        case was still at the version seen. The others are left untouched (stale reads).
+
+        On PostgreSQL all of it is one statement (data-modifying CTEs): one round trip."""
+        if len({write.case_id for write in writes}) != len(writes):
+            raise ValueError("one transition per case per write")
+        if not writes:
+            return {}
+        if self.postgresql:
+            # The ids again as an array: their estimate (unlike the JSON's) steers the planner to
+            # the primary key instead of a scan of all cases.
+            rows = self.session.execute(
+                _PG_TRANSITIONS,
+                {
+                    "changes": [_pg_write(write) for write in writes],
+                    "case_ids": [write.case_id for write in writes],
+                },
+            )
+            return {int(case_id): int(event_id) for case_id, event_id in rows}
+        written: dict[int, int] = {}
+        for write in writes:
+            params = {
+                "case_id": write.case_id,
+                "seen": write.seen_version,
+                "sequence": write.seen_version + 1,
+                **_change_params(write.change),
+            }
+            if self.session.execute(_MOVE_CASE, params).rowcount == 1:  # type: ignore[attr-defined]
+                written[write.case_id] = self._write_change(
+                    write.case_id, write.seen_version + 1, write.change, write.fired_timer_id
+                )
+        return written
 
     def _write_change(
         self, case_id: int, sequence: int, change: Change, fired_timer_id: int | None
     ) -> int:
-        event_id = int(
-            self.session.execute(
-                insert(EVENTS)
-                .values(
-                    case_id=case_id,
-                    sequence=sequence,
-                    trigger=change.trigger,
-                    from_state=change.from_state,
-                    to_state=change.to_state,
-                    actor=change.actor,
-                    payload=change.payload,
-                    legal_basis=change.legal_basis,
-                    idempotency_key=change.idempotency_key,
-                    occurred_at=change.at,
-                )
-                .returning(EVENTS.c.id)
-            ).scalar_one()
-        )
+        """The event and what hangs on it, one statement each (the portable path)."""
+        params = {"case_id": case_id, "sequence": sequence, **_change_params(change)}
+        event_id = int(self.session.execute(_INSERT_EVENT, params).scalar_one())
         if change.from_state is not None:
-            # Leaving a state resolves its timers: the one that fired, the others cancelled.
-            status = (
-                case(
-                    (TIMERS.c.id == fired_timer_id, TimerStatus.FIRED.value),
-                    else_=TimerStatus.CANCELLED.value,
-                )
-                if fired_timer_id is not None
-                else TimerStatus.CANCELLED.value
-            )
             self.session.execute(
-                update(TIMERS)
-                .where(and_(TIMERS.c.case_id == case_id, TIMERS.c.status == TimerStatus.PENDING))
-                .values(status=status, resolved_by_event_id=event_id, resolved_at=change.at)
+                _RESOLVE_TIMERS,
+                {
+                    "case_id": case_id,
+                    "event_id": event_id,
+                    "fired_timer_id": fired_timer_id,
+                    "at": change.at,
+                },
             )
         if change.timers:
             self.session.execute(
-                insert(TIMERS),
+                _INSERT_TIMER,
                 [
-                    {
-                        "case_id": case_id,
-                        "name": timer.name,
-                        "state": timer.state,
-                        "fires": timer.fires,
-                        "legal_basis": timer.legal_basis,
-                        "due_at": timer.due_at,
-                        "run_at": timer.due_at,
-                        "status": TimerStatus.PENDING.value,
-                        "attempts": 0,
-                        "created_by_event_id": event_id,
-                    }
+                    {"case_id": case_id, "event_id": event_id, **_timer_params(timer)}
                     for timer in change.timers
                 ],
             )
         if change.outbox:
             self.session.execute(
-                insert(OUTBOX),
+                _INSERT_OUTBOX,
                 [
                     {
                         "case_id": case_id,
                         "event_id": event_id,
-                        "topic": message.topic,
-                        "payload": message.payload,
-                        "status": OutboxStatus.PENDING.value,
-                        "attempts": 0,
-                        "created_at": change.at,
+                        "at": change.at,
+                        **_outbox_params(message),
                     }
                     for message in change.outbox
                 ],
@@ -264,30 +423,11 @@ class Repository:
     def claim_due_timers(self, now: datetime, limit: int) -> list[DueTimer]:
         """Lock up to `limit` due pending timers that no other sweeper holds (SKIP LOCKED on
         PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes other writers)."""
-        query = (
-            select(
-                TIMERS.c.id,
-                TIMERS.c.name,
-                TIMERS.c.state,
-                TIMERS.c.fires,
-                TIMERS.c.legal_basis,
-                TIMERS.c.due_at,
-                TIMERS.c.attempts,
-                CASES.c.id.label("case_id"),
-                CASES.c.reference,
-                CASES.c.kind,
-                CASES.c.state.label("case_state"),
-                CASES.c.version,
-                CASES.c.data,
-            )
-            .join(CASES, CASES.c.id == TIMERS.c.case_id)
-            .where(and_(TIMERS.c.status == TimerStatus.PENDING, TIMERS.c.run_at <= now))
-            .order_by(TIMERS.c.run_at, TIMERS.c.id)
-            .limit(limit)
-        )
-        if self.postgresql:
-            query = query.with_for_update(skip_locked=True, of=TIMERS)
-        return [DueTimer(**row._mapping) for row in self.session.execute(query)]
+        query = _CLAIM_SKIP_LOCKED if self.postgresql else _CLAIM
+        rows: list[tuple[Any, ...]] = [
+            tuple(row) for row in self.session.execute(query, {"now": now, "limit": limit})
+        ]
+        return [DueTimer(*row) for row in rows]
 
     def cancel_timer(self, timer_id: int, reason: str, at: datetime) -> None:
         self.session.execute(
@@ -386,7 +526,9 @@ class Repository:
             .values(status=OutboxStatus.DONE, processed_at=at)
         )
 
-    def record_outbox_failure(self, outbox_id: int, error: str, give_up: bool, at: datetime) -> None:
+    def record_outbox_failure(
+        self, outbox_id: int, error: str, give_up: bool, at: datetime
+    ) -> None:
         """Count a failed attempt on a pending message; `give_up` marks it failed for good."""
         values: dict[str, Any] = {"attempts": OUTBOX.c.attempts + 1, "last_error": error[:2000]}
         if give_up:

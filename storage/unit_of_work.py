@@ -14,10 +14,10 @@ from storage.repository import Repository
 class UnitOfWork:
     """`with uow:` opens a session; leaving without `commit()` rolls everything back."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, factory: sessionmaker[Session] | None = None) -> None:
         self.engine = engine
         self.postgresql = is_postgresql(engine)
-        self._factory: sessionmaker[Session] = make_session_factory(engine)
+        self._factory = factory or make_session_factory(engine)
         self._session: Session | None = None
 
     @property

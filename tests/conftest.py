@@ -1,7 +1,7 @@
 """Shared fixtures: a migrated database per test, on SQLite and (marked `postgres`) PostgreSQL.
 
 PostgreSQL tests need MISURE_TEST_POSTGRES_URL; `make test` sets it and starts the server. Without
-it they fail (never skip) when MISURE_REQUIRE_POSTGRES=1, as in CI.
+it they fail: they never skip.
 """
 
 from __future__ import annotations
@@ -41,19 +41,29 @@ def _postgres_database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database: SQLite in a temp file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'misure.db'}"
-        _migrate(url)
-        yield url
-        return
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated, empty SQLite database in a temp file."""
+    url = f"sqlite:///{tmp_path / 'misure.db'}"
+    _migrate(url)
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A migrated, empty PostgreSQL database of its own, dropped after the test."""
     if not POSTGRES_URL:
         pytest.fail("MISURE_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run")
     for url in _postgres_database(POSTGRES_URL):
         _migrate(url)
         yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test that uses it runs on SQLite and on PostgreSQL."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
 
 
 def _migrate(url: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -122,8 +124,11 @@ def test_html_is_escaped() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_notice_renders_to_a_deterministic_pdf() -> None:
+def test_notice_renders_to_a_deterministic_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     first = render_notice("notifica_cambio_stato", notice_context())
+    an_hour_later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: an_hour_later)
     second = render_notice("notifica_cambio_stato", notice_context())
     assert first.pdf == second.pdf
     assert first.sha256 == hashlib.sha256(first.pdf).hexdigest()
@@ -133,4 +138,5 @@ def test_notice_renders_to_a_deterministic_pdf() -> None:
     assert "2 marzo 2026, ore 10:00" in text
     assert "Il funzionario incaricato" in text
     assert reader.metadata is not None
-    assert reader.metadata["/CreationDate"] == "D:20260302090000Z"
+    assert reader.metadata.creation_date == reader.metadata.modification_date == EVENT_AT
+    assert "SOURCE_DATE_EPOCH" not in os.environ

@@ -145,7 +145,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_timers_case_status", ["case_id", "status"], unique=False)
         batch_op.create_index(
             "ix_timers_pending_run_at",
-            ["run_at"],
+            ["run_at", "id"],
             unique=False,
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),

@@ -1,0 +1,148 @@
+"""Rendering of notices: Italian Jinja2 templates to HTML, and HTML to PDF with WeasyPrint.
+
+Pure: no database. The service builds the whole context (StrictUndefined: a missing variable is
+an error, never an empty string).
+
+PDFs are deterministic: the same template and context give the same bytes. WeasyPrint 70 writes
+no file identifier unless asked and takes the PDF creation and modification dates only from the
+`dcterms.created`/`dcterms.modified` meta tags (filled from the context, not the wall clock). The
+one clock it reads is fontTools' (used to subset fonts when HarfBuzz-Subset is missing, as here):
+it stamps each embedded font subset with the current second unless SOURCE_DATE_EPOCH is set, so
+`html_to_pdf` sets it (if unset) for the time of the call, under a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation, localcontext
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from weasyprint import HTML
+
+TEMPLATES = Path(__file__).parent / "templates"
+ROME = ZoneInfo("Europe/Rome")
+CENT = Decimal("0.01")
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+FONT_EPOCH = "0"  # the timestamp written in embedded font subsets
+MONTHS = (
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+)
+
+
+def _rome(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: give an aware instant")
+    return instant.astimezone(ROME)
+
+
+def data_it(value: date) -> str:
+    """A date, or an aware datetime seen in Italian time, as "2 marzo 2026"."""
+    day = _rome(value).date() if isinstance(value, datetime) else value
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def data_ora_it(value: datetime) -> str:
+    """An aware datetime in Italian time, as "2 marzo 2026, ore 10:00"."""
+    local = _rome(value)
+    return f"{data_it(local.date())}, ore {local:%H:%M}"
+
+
+def w3c(value: datetime) -> str:
+    """An aware datetime as a W3C date in UTC, for the PDF metadata tags."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: give an aware instant")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def euro(value: Decimal | int | str) -> str:
+    """An amount as "€ 1.234,56" (rounded half up to the cent); floats are refused."""
+    if isinstance(value, float | bool) or not isinstance(value, Decimal | int | str):
+        raise TypeError(f"euro() takes a Decimal, int or str, not {type(value).__name__}")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    with localcontext() as context:
+        context.prec = max(context.prec, amount.adjusted() + 4)
+        cents = amount.quantize(CENT, rounding="ROUND_HALF_UP")
+        grouped = f"{abs(cents):,.2f}".translate(str.maketrans(",.", ".,"))
+    sign = "-" if cents < 0 else ""
+    return f"€ {sign}{grouped}"
+
+
+ENVIRONMENT = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    undefined=StrictUndefined,
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENVIRONMENT.filters.update(data_it=data_it, data_ora_it=data_ora_it, w3c=w3c, euro=euro)
+
+
+@dataclass(frozen=True)
+class RenderedNotice:
+    html: str
+    pdf: bytes
+    sha256: str
+
+
+def render_html(template: str, context: Mapping[str, Any]) -> str:
+    """Render `template` (a name without ".html") with `context`."""
+    return ENVIRONMENT.get_template(f"{template}.html").render(context)
+
+
+_FONT_CLOCK = threading.Lock()
+
+
+@contextmanager
+def _fixed_font_clock() -> Iterator[None]:
+    """Pin fontTools' clock while WeasyPrint writes a PDF; the environment is process-wide,
+    so one PDF is written at a time."""
+    with _FONT_CLOCK:
+        if SOURCE_DATE_EPOCH in os.environ:
+            yield
+            return
+        os.environ[SOURCE_DATE_EPOCH] = FONT_EPOCH
+        try:
+            yield
+        finally:
+            del os.environ[SOURCE_DATE_EPOCH]
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Lay `html` out as a PDF; relative links (the stylesheet) resolve in the templates folder."""
+    document = HTML(string=html, base_url=str(TEMPLATES)).render()
+    with _fixed_font_clock():
+        pdf = document.write_pdf()
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def render_notice(template: str, context: Mapping[str, Any]) -> RenderedNotice:
+    """HTML and PDF of a notice; `sha256` is the hex digest of the PDF bytes."""
+    html = render_html(template, context)
+    pdf = html_to_pdf(html)
+    return RenderedNotice(html=html, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest())

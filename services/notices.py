@@ -1,0 +1,149 @@
+"""Rendering of the notices the outbox asks for: each one exactly once, as a stored document.
+
+Each message is claimed, rendered and stored in its own transaction, with the message marked done
+in the same commit (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE serializes
+renderers). The unique `documents.outbox_id` is the last word: a renderer that loses the race
+rolls back and counts the message as already rendered. A render that raises is recorded on the
+message and retried by a later pass, until `MAX_ATTEMPTS` mark it failed; it is never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from documents.render import data_it, render_notice
+from services.context import Context
+from services.engine import NOTICE_TOPIC
+from services.errors import UnknownCase
+from storage.models import Document, OutboxMessage
+from storage.repository import Repository
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Office:
+    """Who issues the notices, and where."""
+
+    name: str
+    place: str
+
+
+DEFAULT_OFFICE = Office("Ufficio interdistrettuale di esecuzione penale esterna", "Roma")
+
+
+@dataclass
+class NoticeReport:
+    rendered: int = 0
+    already_rendered: int = 0
+    failed: int = 0  # attempts that raised in this pass (retried later, or given up)
+
+    @property
+    def handled(self) -> int:
+        return self.rendered + self.already_rendered + self.failed
+
+
+def render_pending_notices(
+    ctx: Context,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    office: Office = DEFAULT_OFFICE,
+) -> NoticeReport:
+    """Render every pending notice once (at most `limit`); `progress` is told of each one."""
+    report = NoticeReport()
+    last_id = 0
+    while limit is None or report.handled < limit:
+        with ctx.uow() as uow:
+            message = uow.repo.claim_outbox_after(NOTICE_TOPIC, last_id)
+            if message is None:
+                break
+            last_id, attempts = message.id, message.attempts
+            now = ctx.clock.now()
+            try:
+                document = _render(uow.repo, message, office, now)
+            except Exception as error:
+                uow.rollback()
+                uow.repo.record_outbox_failure(
+                    last_id, f"{type(error).__name__}: {error}", attempts + 1 >= MAX_ATTEMPTS, now
+                )
+                uow.commit()
+                report.failed += 1
+            else:
+                stored = _store(uow.repo, document, now)
+                uow.commit()
+                if stored:
+                    report.rendered += 1
+                else:
+                    report.already_rendered += 1
+        if progress is not None:
+            progress(1)
+    return report
+
+
+def document_for(ctx: Context, reference: str) -> list[Document]:
+    """The documents rendered for case `reference`, oldest first."""
+    with ctx.uow() as uow:
+        case = uow.repo.case_by_reference(reference)
+        if case is None:
+            raise UnknownCase(reference)
+        return list(uow.repo.documents_of(case.id))
+
+
+def _render(repo: Repository, message: OutboxMessage, office: Office, now: datetime) -> Document:
+    case = repo.case_by_id(message.case_id)
+    event = repo.event(message.event_id)
+    template = str(message.payload["template"])
+    context: dict[str, Any] = {
+        "ufficio": office.name,
+        "numero": f"{case.reference}/{message.id}",
+        "luogo_data": f"{office.place}, {data_it(now)}",
+        "emesso_il": now,
+        "reference": case.reference,
+        "kind": case.kind,
+        "from_state": _label(event.from_state),
+        "to_state": _label(event.to_state),
+        "event": {
+            "trigger": event.trigger,
+            "sequence": event.sequence,
+            "occurred_at": event.occurred_at,
+            "legal_basis": event.legal_basis,
+        },
+    }
+    rendered = render_notice(template, context)
+    return Document(
+        outbox_id=message.id,
+        event_id=event.id,
+        case_id=case.id,
+        template=template,
+        html=rendered.html,
+        pdf=rendered.pdf,
+        sha256=rendered.sha256,
+        rendered_at=now,
+    )
+
+
+def _store(repo: Repository, document: Document, now: datetime) -> bool:
+    """Insert the document and close its message; False if another renderer had stored one
+    first (it is kept, and the message only closed)."""
+    savepoint = repo.session.begin_nested()
+    try:
+        repo.add_document(document)
+        savepoint.commit()
+        stored = True
+    except IntegrityError:
+        savepoint.rollback()
+        if repo.document_of_outbox(document.outbox_id) is None:
+            raise
+        stored = False
+    repo.mark_outbox_done(document.outbox_id, now)
+    return stored
+
+
+def _label(state: str | None) -> str:
+    """A state as a reader sees it: "under_review" -> "under review"; none before opening."""
+    return "—" if state is None else state.replace("_", " ")

@@ -1,0 +1,163 @@
+"""Notices: rendered from the outbox once, stored with their hash, linked to their event."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import Counter
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select, update
+
+from services.context import Context
+from services.engine import FireResult, fire, open_case
+from services.errors import UnknownCase
+from services.notices import MAX_ATTEMPTS, NoticeReport, document_for, render_pending_notices
+from storage.database import make_engine
+from storage.models import Document, OutboxMessage, OutboxStatus
+
+TEMPLATE = "notifica_cambio_stato"
+
+
+def granted_case(ctx: Context) -> FireResult:
+    """A demo case driven to `granted`, whose grant asks for a notice."""
+    opened = open_case(ctx, "demo", "clerk", {"eligible": True})
+    fire(ctx, opened.reference, "file", "clerk", {"protocol": "P-1"})
+    fire(ctx, opened.reference, "review", "clerk")
+    return fire(ctx, opened.reference, "grant", "clerk")
+
+
+def outbox(ctx: Context) -> list[OutboxMessage]:
+    with ctx.uow() as uow:
+        return list(uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def documents(ctx: Context) -> list[Document]:
+    with ctx.uow() as uow:
+        return list(uow.session.scalars(select(Document).order_by(Document.id)))
+
+
+def test_a_notice_is_rendered_once_and_linked_to_its_event(ctx: Context) -> None:
+    grant = granted_case(ctx)
+
+    assert render_pending_notices(ctx) == NoticeReport(rendered=1)
+
+    [document] = document_for(ctx, grant.reference)
+    assert document.event_id == grant.event_id
+    assert document.template == TEMPLATE
+    assert document.rendered_at == ctx.clock.now()
+    assert document.sha256 == hashlib.sha256(document.pdf).hexdigest()
+    text = PdfReader(io.BytesIO(document.pdf)).pages[0].extract_text()
+    assert grant.reference in text
+    assert "art. 3 demo" in text
+    assert "2 marzo 2026, ore 10:00" in text  # 09:00 UTC, in Italian time
+    assert f"{grant.reference}/{document.outbox_id}" in text
+    [message] = outbox(ctx)
+    assert (message.id, message.status) == (document.outbox_id, OutboxStatus.DONE)
+    assert message.processed_at == ctx.clock.now()
+
+    assert render_pending_notices(ctx) == NoticeReport()
+    assert len(documents(ctx)) == 1
+
+
+def test_documents_of_an_unknown_case_are_refused(ctx: Context) -> None:
+    with pytest.raises(UnknownCase):
+        document_for(ctx, "DEM-2026-999999")
+
+
+def test_a_notice_another_renderer_stored_is_only_closed(ctx: Context) -> None:
+    grant = granted_case(ctx)
+    [message] = outbox(ctx)
+    with ctx.uow() as uow:
+        uow.session.add(
+            Document(
+                outbox_id=message.id,
+                event_id=grant.event_id,
+                case_id=message.case_id,
+                template=TEMPLATE,
+                html="<p>prima</p>",
+                pdf=b"%PDF-",
+                sha256=hashlib.sha256(b"%PDF-").hexdigest(),
+                rendered_at=ctx.clock.now(),
+            )
+        )
+        uow.commit()
+
+    assert render_pending_notices(ctx) == NoticeReport(already_rendered=1)
+
+    [document] = documents(ctx)
+    assert document.html == "<p>prima</p>"
+    assert outbox(ctx)[0].status == OutboxStatus.DONE
+
+
+def test_a_failing_notice_is_retried_then_marked_failed_without_blocking_others(
+    ctx: Context,
+) -> None:
+    broken, fine = granted_case(ctx), granted_case(ctx)
+    with ctx.uow() as uow:
+        uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.event_id == broken.event_id)
+            .values(payload={"template": "inesistente", "reference": broken.reference})
+        )
+        uow.commit()
+
+    assert render_pending_notices(ctx) == NoticeReport(rendered=1, failed=1)
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        assert render_pending_notices(ctx) == NoticeReport(failed=1)
+        assert outbox(ctx)[0].attempts == attempt
+    assert render_pending_notices(ctx) == NoticeReport()
+
+    failed, done = outbox(ctx)
+    assert failed.status == OutboxStatus.FAILED
+    assert failed.last_error is not None
+    assert failed.last_error.startswith("TemplateNotFound")
+    assert failed.processed_at == ctx.clock.now()
+    assert done.status == OutboxStatus.DONE
+    assert [document.event_id for document in documents(ctx)] == [fine.event_id]
+
+
+def test_limit_and_progress(ctx: Context) -> None:
+    for _ in range(3):
+        granted_case(ctx)
+    told: list[int] = []
+
+    assert render_pending_notices(ctx, limit=2, progress=told.append) == NoticeReport(rendered=2)
+    assert told == [1, 1]
+    assert render_pending_notices(ctx) == NoticeReport(rendered=1)
+
+
+def test_two_concurrent_renderers_render_each_notice_once(ctx: Context, database_url: str) -> None:
+    cases = [granted_case(ctx) for _ in range(6)]
+    barrier = threading.Barrier(2)
+    reports: list[NoticeReport] = []
+    errors: list[BaseException] = []
+
+    def renderer() -> None:
+        engine = make_engine(database_url)
+        try:
+            own = Context(db=engine, machines=ctx.machines, clock=ctx.clock)
+            barrier.wait()
+            reports.append(render_pending_notices(own))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=renderer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(report.rendered + report.already_rendered for report in reports) == len(cases)
+    assert sum(report.failed for report in reports) == 0
+    stored = documents(ctx)
+    assert Counter(document.outbox_id for document in stored) == Counter(
+        message.id for message in outbox(ctx)
+    )
+    assert sorted(document.event_id for document in stored) == [case.event_id for case in cases]
+    assert {message.status for message in outbox(ctx)} == {OutboxStatus.DONE}
