@@ -1,4 +1,4 @@
-# misure: `make run` (migrations + the embedded timer sweeper on SQLite) and `make test`.
+# misure: `make run` (migrations + the embedded scheduler on SQLite) and `make test`.
 # Both install what they need: a virtualenv pinned by constraints.txt, WeasyPrint's system
 # libraries if missing, and (for tests) a running PostgreSQL.
 SHELL := /bin/bash
@@ -14,7 +14,7 @@ export DO_NOT_TRACK := 1
 
 run: install
 	$(BIN)/misure db upgrade
-	$(BIN)/misure timers work --every 60
+	$(BIN)/misure work --every 60
 
 test: install postgres lint
 	MISURE_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
@@ -37,11 +37,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# WeasyPrint needs Pango (and a font); install them from Debian if they are missing.
+# WeasyPrint needs Pango, HarfBuzz's subsetter (deterministic PDFs) and a font; install them
+# from Debian if they are missing.
 system-deps:
-	@if ! /sbin/ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || ! fc-list 2>/dev/null | grep -qi dejavu; then \
+	@if ! /sbin/ldconfig -p | grep -q 'libpangoft2-1.0.so.0' \
+		|| ! /sbin/ldconfig -p | grep -q 'libharfbuzz-subset.so.0' \
+		|| ! fc-list 2>/dev/null | grep -qi 'dejavu serif'; then \
 		echo "installing WeasyPrint's system libraries"; \
-		apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fontconfig; \
+		apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 \
+			libharfbuzz-subset0 fonts-dejavu-core fontconfig; \
 	fi
 
 # Start the local PostgreSQL if it is down; fail (never skip) if it cannot be reached.

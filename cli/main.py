@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -20,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from machines.calendar import ROME, CalendarMismatch, TermRule, Unit, is_holiday
-from services import engine, schema, timers
+from services import engine, notices, schema, timers
 from services.clock import Clock, FixedClock, SystemClock
 from services.context import Context
 from services.errors import DomainError, InvalidInput
@@ -32,7 +33,9 @@ db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
 case_app = typer.Typer(no_args_is_help=True, help="Cases: list, show, open, fire triggers.")
 timers_app = typer.Typer(no_args_is_help=True, help="Durable timers: sweep, incidents.")
 terms_app = typer.Typer(no_args_is_help=True, help="Legal terms (DOMAIN.md section 6).")
+notices_app = typer.Typer(no_args_is_help=True, help="Notices: render what the outbox asks for.")
 app.add_typer(db_app, name="db")
+app.add_typer(notices_app, name="notices")
 app.add_typer(case_app, name="case")
 app.add_typer(timers_app, name="timers")
 app.add_typer(terms_app, name="terms")
@@ -103,7 +106,11 @@ def _pairs(values: list[str]) -> dict[str, Any]:
 
 
 def _emit(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=_json_value) + "\n")
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
 
 
 def _rome(instant: datetime | None) -> str:
@@ -182,8 +189,9 @@ def case_list(
         return
     table = Table("reference", "kind", "state", "version", "updated (Italian time)")
     for case in cases:
-        table.add_row(case.reference, case.kind, case.state, str(case.version),
-                      _rome(case.updated_at))
+        table.add_row(
+            case.reference, case.kind, case.state, str(case.version), _rome(case.updated_at)
+        )
     out.print(table)
     out.print(f"{len(cases)} case(s)")
 
@@ -204,22 +212,36 @@ def case_show(reference: str, as_json: JsonOption = False) -> None:
         )
         return
     case = detail.case
-    out.print(f"[bold]{case.reference}[/] ({case.kind}) - state [bold]{case.state}[/], "
-              f"version {case.version}")
+    out.print(
+        f"[bold]{case.reference}[/] ({case.kind}) - state [bold]{case.state}[/], "
+        f"version {case.version}"
+    )
     triggers = Table("trigger", "allowed", "to", "why not", title="What can happen now")
     for verdict in detail.verdicts:
-        triggers.add_row(verdict.trigger, "yes" if verdict.allowed else "no",
-                         verdict.dest or "", "; ".join(verdict.reasons))
+        triggers.add_row(
+            verdict.trigger,
+            "yes" if verdict.allowed else "no",
+            verdict.dest or "",
+            "; ".join(verdict.reasons),
+        )
     out.print(triggers)
     pending = Table("timer", "due (Italian time)", "fires", "term", title="Pending timers")
     for timer in detail.pending_timers:
         pending.add_row(timer.name, _rome(timer.due_at), timer.fires, timer.legal_basis)
     out.print(pending)
-    history = Table("#", "when (Italian time)", "trigger", "from", "to", "actor", "legal basis",
-                    title="History")
+    history = Table(
+        "#", "when (Italian time)", "trigger", "from", "to", "actor", "legal basis", title="History"
+    )
     for event in detail.history:
-        history.add_row(str(event.sequence), _rome(event.occurred_at), event.trigger,
-                        event.from_state or "", event.to_state, event.actor, event.legal_basis)
+        history.add_row(
+            str(event.sequence),
+            _rome(event.occurred_at),
+            event.trigger,
+            event.from_state or "",
+            event.to_state,
+            event.actor,
+            event.legal_basis,
+        )
     out.print(history)
 
 
@@ -268,8 +290,10 @@ def _print_result(result: engine.FireResult, as_json: bool) -> None:
         _emit(asdict(result))
         return
     replayed = " (already done with this key)" if result.replayed else ""
-    out.print(f"{result.reference}: {result.trigger} {result.from_state or '-'} -> "
-              f"[bold]{result.to_state}[/] (event {result.sequence}){replayed}")
+    out.print(
+        f"{result.reference}: {result.trigger} {result.from_state or '-'} -> "
+        f"[bold]{result.to_state}[/] (event {result.sequence}){replayed}"
+    )
 
 
 # timers --------------------------------------------------------------------------------------
@@ -277,10 +301,10 @@ def _print_result(result: engine.FireResult, as_json: bool) -> None:
 def timers_sweep(
     now: NowOption = None,
     batch: Annotated[int, typer.Option(min=1, help="Timers claimed per batch.")] = 500,
-    mode: Annotated[timers.SweepMode, typer.Option(help="One transaction per firing, or "
-                                                   "per batch with savepoints.")] = (
-        timers.SweepMode.EACH
-    ),
+    mode: Annotated[
+        timers.SweepMode,
+        typer.Option(help="One transaction per firing, or per batch with savepoints."),
+    ] = (timers.SweepMode.EACH),
     as_json: JsonOption = False,
 ) -> None:
     """Fire every timer due now (or at --now)."""
@@ -295,8 +319,10 @@ def timers_sweep(
     if as_json:
         _emit({"at": at.isoformat(), "due": total, **asdict(report)})
         return
-    out.print(f"sweep at {_rome(at)}: {report.fired} fired, {report.cancelled} cancelled, "
-              f"{report.retried} to retry, {report.failed} failed")
+    out.print(
+        f"sweep at {_rome(at)}: {report.fired} fired, {report.cancelled} cancelled, "
+        f"{report.retried} to retry, {report.failed} failed"
+    )
     for incident in report.incidents:
         err.print(f"[red]incident:[/] {incident}", highlight=False)
 
@@ -317,36 +343,113 @@ def timers_incidents(as_json: JsonOption = False) -> None:
     with _refusals(as_json):
         found = timers.incidents(_context())
     if as_json:
-        _emit({"incidents": [{"reference": ref, **_timer_json(t), "error": t.last_error}
-                             for t, ref in found]})
+        _emit(
+            {
+                "incidents": [
+                    {"reference": ref, **_timer_json(t), "error": t.last_error} for t, ref in found
+                ]
+            }
+        )
         return
-    table = Table("case", "timer", "due (Italian time)", "attempts", "last error",
-                  title="Incidents")
+    table = Table(
+        "case", "timer", "due (Italian time)", "attempts", "last error", title="Incidents"
+    )
     for timer, reference in found:
-        table.add_row(reference, timer.name, _rome(timer.due_at), str(timer.attempts),
-                      timer.last_error or "")
+        table.add_row(
+            reference, timer.name, _rome(timer.due_at), str(timer.attempts), timer.last_error or ""
+        )
     out.print(table)
 
 
-@timers_app.command("work")
-def timers_work(
-    every: Annotated[float, typer.Option(min=1, help="Seconds between sweeps.")] = 60,
-    batch: Annotated[int, typer.Option(min=1)] = 500,
+@app.command("work")
+def work(
+    every: Annotated[float, typer.Option(min=1, help="Seconds between rounds.")] = 60,
+    batch: Annotated[int, typer.Option(min=1, help="Timers claimed per batch.")] = 500,
 ) -> None:
-    """Sweep due timers every few seconds until interrupted (the embedded scheduler)."""
+    """Every few seconds, fire due timers and render pending notices, until interrupted
+    (the embedded scheduler; Prefect deployments take this over on a server)."""
     ctx = _context()
-    out.print(f"sweeping every {every:g} s; Ctrl-C to stop")
+    office = _office()
+    out.print(f"firing due timers and rendering notices every {every:g} s; Ctrl-C to stop")
     try:
         while True:
             with _refusals():
-                report = timers.sweep(ctx, ctx.clock.now(), batch=batch)
-            if report.handled:
-                out.print(f"{_rome(ctx.clock.now())}: {report.fired} fired, "
-                          f"{report.cancelled} cancelled, {report.retried} to retry, "
-                          f"{report.failed} failed")
+                swept = timers.sweep(ctx, ctx.clock.now(), batch=batch)
+                rendered = notices.render_pending_notices(ctx, office)
+            if swept.handled or rendered.handled:
+                out.print(
+                    f"{_rome(ctx.clock.now())}: timers {swept.fired} fired, "
+                    f"{swept.cancelled} cancelled, {swept.retried} to retry, {swept.failed} "
+                    f"failed; notices {rendered.rendered} rendered, {rendered.failed} failed"
+                )
             time.sleep(every)
     except KeyboardInterrupt:
         out.print("stopped")
+
+
+# notices -------------------------------------------------------------------------------------
+def _office() -> notices.Office:
+    settings = Settings()
+    return notices.Office(settings.office_name, settings.office_place)
+
+
+@notices_app.command("render")
+def notices_render(
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Render every pending notice to HTML and PDF, each exactly once."""
+    with _refusals(as_json):
+        report = notices.render_pending_notices(_context(), _office(), limit=limit)
+    if as_json:
+        _emit(asdict(report))
+        return
+    out.print(
+        f"{report.rendered} rendered, {report.already_rendered} already rendered, "
+        f"{report.failed} failed"
+    )
+
+
+@case_app.command("documents")
+def case_documents(
+    reference: str,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write each PDF into this folder.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The notices rendered for a case, with their sha256; --out writes the PDFs."""
+    with _refusals(as_json):
+        found = notices.document_for(_context(), reference)
+        written: list[str] = []
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for document in found:
+                target = out_dir / f"{reference}-{document.id}-{document.template}.pdf"
+                target.write_bytes(document.pdf)
+                written.append(str(target))
+    rows = [
+        {
+            "id": d.id,
+            "template": d.template,
+            "event_id": d.event_id,
+            "sha256": d.sha256,
+            "rendered_at": d.rendered_at.isoformat(),
+            "bytes": len(d.pdf),
+        }
+        for d in found
+    ]
+    if as_json:
+        _emit({"reference": reference, "documents": rows, "written": written})
+        return
+    table = Table("id", "template", "rendered (Italian time)", "sha256", title=reference)
+    for document in found:
+        table.add_row(
+            str(document.id), document.template, _rome(document.rendered_at), document.sha256
+        )
+    out.print(table)
+    for name in written:
+        out.print(f"written {name}")
 
 
 # terms ---------------------------------------------------------------------------------------
@@ -388,6 +491,8 @@ def terms_due(
         _emit(document)
         return
     moved = f" (moved from {unextended:%d/%m/%Y}, a holiday)" if last != unextended else ""
-    out.print(f"term {rule.describe()} from {start_day:%d/%m/%Y}: last day "
-              f"[bold]{last:%d/%m/%Y}[/]{moved}; timer due {_rome(due)} Italian time "
-              f"({due.isoformat()})")
+    out.print(
+        f"term {rule.describe()} from {start_day:%d/%m/%Y}: last day "
+        f"[bold]{last:%d/%m/%Y}[/]{moved}; timer due {_rome(due)} Italian time "
+        f"({due.isoformat()})"
+    )

@@ -5,19 +5,15 @@ an error, never an empty string).
 
 PDFs are deterministic: the same template and context give the same bytes. WeasyPrint 70 writes
 no file identifier unless asked and takes the PDF creation and modification dates only from the
-`dcterms.created`/`dcterms.modified` meta tags (filled from the context, not the wall clock). The
-one clock it reads is fontTools' (used to subset fonts when HarfBuzz-Subset is missing, as here):
-it stamps each embedded font subset with the current second unless SOURCE_DATE_EPOCH is set, so
-`html_to_pdf` sets it (if unset) for the time of the call, under a lock.
+`dcterms.created`/`dcterms.modified` meta tags (filled from the context, not the wall clock).
+Fonts are subset by HarfBuzz (libharfbuzz-subset0, installed by `make`): fontTools, WeasyPrint's
+fallback, would stamp each subset with the current second.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
@@ -26,13 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from weasyprint import HTML
 
 TEMPLATES = Path(__file__).parent / "templates"
 ROME = ZoneInfo("Europe/Rome")
 CENT = Decimal("0.01")
-SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
-FONT_EPOCH = "0"  # the timestamp written in embedded font subsets
 MONTHS = (
     "gennaio",
     "febbraio",
@@ -114,29 +107,11 @@ def render_html(template: str, context: Mapping[str, Any]) -> str:
     return ENVIRONMENT.get_template(f"{template}.html").render(context)
 
 
-_FONT_CLOCK = threading.Lock()
-
-
-@contextmanager
-def _fixed_font_clock() -> Iterator[None]:
-    """Pin fontTools' clock while WeasyPrint writes a PDF; the environment is process-wide,
-    so one PDF is written at a time."""
-    with _FONT_CLOCK:
-        if SOURCE_DATE_EPOCH in os.environ:
-            yield
-            return
-        os.environ[SOURCE_DATE_EPOCH] = FONT_EPOCH
-        try:
-            yield
-        finally:
-            del os.environ[SOURCE_DATE_EPOCH]
-
-
 def html_to_pdf(html: str) -> bytes:
     """Lay `html` out as a PDF; relative links (the stylesheet) resolve in the templates folder."""
-    document = HTML(string=html, base_url=str(TEMPLATES)).render()
-    with _fixed_font_clock():
-        pdf = document.write_pdf()
+    from weasyprint import HTML  # half a second to import: only where a PDF is made
+
+    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     assert isinstance(pdf, bytes)
     return pdf
 

@@ -136,9 +136,12 @@ class CaseMachine:
         initial: Enum,
         transitions: tuple[Transition, ...],
         terms: tuple[Term, ...] = (),
+        labels: Mapping[str, str] | None = None,
     ) -> None:
+        """`labels`: the Italian names of the kind, its states and triggers, for documents."""
         self.kind, self.prefix, self.states, self.initial = kind, prefix, states, initial
         self.transitions, self.terms = transitions, terms
+        self.labels = dict(labels or {})
         self._check_declaration()
         self._engine = Machine(
             model=None,
@@ -177,6 +180,10 @@ class CaseMachine:
 
     def state(self, value: str) -> Enum:
         return self.states(value)
+
+    def label(self, name: str) -> str:
+        """The Italian label of the kind, a state or a trigger (its name if none is declared)."""
+        return self.labels.get(name, name.replace("_", " "))
 
     def terms_of(self, state: Enum) -> tuple[Term, ...]:
         return tuple(term for term in self.terms if term.state == state)
@@ -223,7 +230,7 @@ def _safe_refusal(guard: Guard, given: GuardInput) -> str | None:
     """A guard that crashes cannot allow anything: say so instead of failing the whole answer."""
     try:
         return guard.refusal(given)
-    except Exception as error:  # noqa: BLE001 - reported as the reason, never swallowed silently
+    except Exception as error:
         return f"guard {guard.name} could not be checked: {type(error).__name__}: {error}"
 
 

@@ -34,7 +34,6 @@ class Office:
     place: str
 
 
-DEFAULT_OFFICE = Office("Ufficio interdistrettuale di esecuzione penale esterna", "Roma")
 
 
 @dataclass
@@ -50,9 +49,9 @@ class NoticeReport:
 
 def render_pending_notices(
     ctx: Context,
+    office: Office,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
-    office: Office = DEFAULT_OFFICE,
 ) -> NoticeReport:
     """Render every pending notice once (at most `limit`); `progress` is told of each one."""
     report = NoticeReport()
@@ -65,7 +64,7 @@ def render_pending_notices(
             last_id, attempts = message.id, message.attempts
             now = ctx.clock.now()
             try:
-                document = _render(uow.repo, message, office, now)
+                document = _render(ctx, uow.repo, message, office, now)
             except Exception as error:
                 uow.rollback()
                 uow.repo.record_outbox_failure(
@@ -94,9 +93,12 @@ def document_for(ctx: Context, reference: str) -> list[Document]:
         return list(uow.repo.documents_of(case.id))
 
 
-def _render(repo: Repository, message: OutboxMessage, office: Office, now: datetime) -> Document:
+def _render(
+    ctx: Context, repo: Repository, message: OutboxMessage, office: Office, now: datetime
+) -> Document:
     case = repo.case_by_id(message.case_id)
     event = repo.event(message.event_id)
+    machine = ctx.machine(case.kind)
     template = str(message.payload["template"])
     context: dict[str, Any] = {
         "ufficio": office.name,
@@ -104,11 +106,11 @@ def _render(repo: Repository, message: OutboxMessage, office: Office, now: datet
         "luogo_data": f"{office.place}, {data_it(now)}",
         "emesso_il": now,
         "reference": case.reference,
-        "kind": case.kind,
-        "from_state": _label(event.from_state),
-        "to_state": _label(event.to_state),
+        "kind": machine.label(case.kind),
+        "from_state": "—" if event.from_state is None else machine.label(event.from_state),
+        "to_state": machine.label(event.to_state),
         "event": {
-            "trigger": event.trigger,
+            "trigger": machine.label(event.trigger),
             "sequence": event.sequence,
             "occurred_at": event.occurred_at,
             "legal_basis": event.legal_basis,
@@ -142,8 +144,3 @@ def _store(repo: Repository, document: Document, now: datetime) -> bool:
         stored = False
     repo.mark_outbox_done(document.outbox_id, now)
     return stored
-
-
-def _label(state: str | None) -> str:
-    """A state as a reader sees it: "under_review" -> "under review"; none before opening."""
-    return "—" if state is None else state.replace("_", " ")

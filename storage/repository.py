@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Table, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -118,9 +129,7 @@ _PG_TRANSITIONS = text(
     )
     SELECT case_id, id FROM event
     """
-).bindparams(
-    bindparam("changes", type_=JSONB()), bindparam("case_ids", type_=ARRAY(BigInteger()))
-)
+).bindparams(bindparam("changes", type_=JSONB()), bindparam("case_ids", type_=ARRAY(BigInteger())))
 
 
 _CLAIM = (

@@ -59,7 +59,10 @@ def test_fire_writes_state_version_event_and_timers_together(ctx: Context) -> No
     assert (detail.case.state, detail.case.version) == ("under_review", 3)
     event = detail.history[-1]
     assert (event.sequence, event.trigger, event.from_state, event.to_state) == (
-        3, "review", "filed", "under_review",
+        3,
+        "review",
+        "filed",
+        "under_review",
     )
     assert (event.actor, event.legal_basis) == ("clerk", "art. 2 demo")
     assert detail.history[1].payload == {"protocol": "P-1"}
@@ -90,8 +93,9 @@ def test_transitions_write_their_outbox_rows(ctx: Context, db: Engine) -> None:
     result = engine.fire(ctx, reference, "reject", "judge")
     with db.connect() as connection:
         rows = connection.execute(
-            select(OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.event_id)
-            .order_by(OutboxMessage.id)
+            select(OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.event_id).order_by(
+                OutboxMessage.id
+            )
         ).all()
     assert [(r.topic, r.payload, r.event_id) for r in rows] == [
         ("notice", {"template": "notifica_cambio_stato", "reference": reference}, result.event_id),
@@ -139,7 +143,9 @@ def test_the_same_idempotency_key_twice_is_one_change(ctx: Context, db: Engine) 
     assert counts(db) == before
     assert again.replayed and not first.replayed
     assert (again.sequence, again.event_id, again.to_state) == (
-        first.sequence, first.event_id, first.to_state,
+        first.sequence,
+        first.event_id,
+        first.to_state,
     )
     with pytest.raises(IdempotencyConflict):
         engine.fire(ctx, reference, "close", "registry", idempotency_key="K-1")
@@ -159,34 +165,38 @@ def test_a_stale_writer_never_overwrites(ctx: Context, db: Engine, clock: FixedC
         assert case is not None
         seen = case.version
     engine.fire(ctx, reference, "grant", "judge")
-    change = Change("reject", "under_review", "rejected", "judge", {}, "art. 4 demo", None,
-                    clock.now())
-    with UnitOfWork(db) as uow:
-        with pytest.raises(VersionConflict):
-            uow.repo.write_transition(case.id, seen, change)
+    change = Change(
+        "reject", "under_review", "rejected", "judge", {}, "art. 4 demo", None, clock.now()
+    )
+    with UnitOfWork(db) as uow, pytest.raises(VersionConflict):
+        uow.repo.write_transition(case.id, seen, change)
     assert engine.describe(ctx, reference).case.state == "granted"
 
 
-def test_two_threads_firing_on_one_case_end_in_exactly_one_change(
-    ctx: Context, db: Engine
-) -> None:
+def race(ctx: Context, reference: str, triggers: tuple[str, ...]) -> dict[str, object]:
+    """Fire `triggers` on one case from as many threads, released together."""
+    barrier = threading.Barrier(len(triggers))
+    outcomes: dict[str, object] = {}
+
+    def decide(trigger: str) -> None:
+        barrier.wait()
+        try:
+            outcomes[trigger] = engine.fire(ctx, reference, trigger, "judge")
+        except (TransitionNotAllowed, StaleVersion) as refusal:
+            outcomes[trigger] = refusal
+
+    threads = [threading.Thread(target=decide, args=(trigger,)) for trigger in triggers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_two_threads_firing_on_one_case_end_in_exactly_one_change(ctx: Context) -> None:
     for _ in range(5):
         reference = under_review(ctx)
-        barrier = threading.Barrier(2)
-        outcomes: dict[str, object] = {}
-
-        def decide(trigger: str, reference: str = reference) -> None:
-            barrier.wait()
-            try:
-                outcomes[trigger] = engine.fire(ctx, reference, trigger, "judge")
-            except (TransitionNotAllowed, StaleVersion) as refusal:
-                outcomes[trigger] = refusal
-
-        threads = [threading.Thread(target=decide, args=(t,)) for t in ("grant", "reject")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = race(ctx, reference, ("grant", "reject"))
         winners = [t for t, o in outcomes.items() if isinstance(o, engine.FireResult)]
         assert len(winners) == 1, outcomes
         detail = engine.describe(ctx, reference)

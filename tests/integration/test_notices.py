@@ -14,11 +14,18 @@ from sqlalchemy import select, update
 from services.context import Context
 from services.engine import FireResult, fire, open_case
 from services.errors import UnknownCase
-from services.notices import MAX_ATTEMPTS, NoticeReport, document_for, render_pending_notices
+from services.notices import (
+    MAX_ATTEMPTS,
+    NoticeReport,
+    Office,
+    document_for,
+    render_pending_notices,
+)
 from storage.database import make_engine
 from storage.models import Document, OutboxMessage, OutboxStatus
 
 TEMPLATE = "notifica_cambio_stato"
+OFFICE = Office("Ufficio interdistrettuale di esecuzione penale esterna per il Lazio", "Roma")
 
 
 def granted_case(ctx: Context) -> FireResult:
@@ -42,7 +49,7 @@ def documents(ctx: Context) -> list[Document]:
 def test_a_notice_is_rendered_once_and_linked_to_its_event(ctx: Context) -> None:
     grant = granted_case(ctx)
 
-    assert render_pending_notices(ctx) == NoticeReport(rendered=1)
+    assert render_pending_notices(ctx, office=OFFICE) == NoticeReport(rendered=1)
 
     [document] = document_for(ctx, grant.reference)
     assert document.event_id == grant.event_id
@@ -52,13 +59,15 @@ def test_a_notice_is_rendered_once_and_linked_to_its_event(ctx: Context) -> None
     text = PdfReader(io.BytesIO(document.pdf)).pages[0].extract_text()
     assert grant.reference in text
     assert "art. 3 demo" in text
+    assert "in istruttoria" in text and "accolta" in text  # the machine's Italian labels
+    assert "PER IL LAZIO" in text  # the office, in the heading's capitals
     assert "2 marzo 2026, ore 10:00" in text  # 09:00 UTC, in Italian time
     assert f"{grant.reference}/{document.outbox_id}" in text
     [message] = outbox(ctx)
     assert (message.id, message.status) == (document.outbox_id, OutboxStatus.DONE)
     assert message.processed_at == ctx.clock.now()
 
-    assert render_pending_notices(ctx) == NoticeReport()
+    assert render_pending_notices(ctx, office=OFFICE) == NoticeReport()
     assert len(documents(ctx)) == 1
 
 
@@ -85,7 +94,7 @@ def test_a_notice_another_renderer_stored_is_only_closed(ctx: Context) -> None:
         )
         uow.commit()
 
-    assert render_pending_notices(ctx) == NoticeReport(already_rendered=1)
+    assert render_pending_notices(ctx, office=OFFICE) == NoticeReport(already_rendered=1)
 
     [document] = documents(ctx)
     assert document.html == "<p>prima</p>"
@@ -104,11 +113,11 @@ def test_a_failing_notice_is_retried_then_marked_failed_without_blocking_others(
         )
         uow.commit()
 
-    assert render_pending_notices(ctx) == NoticeReport(rendered=1, failed=1)
+    assert render_pending_notices(ctx, office=OFFICE) == NoticeReport(rendered=1, failed=1)
     for attempt in range(2, MAX_ATTEMPTS + 1):
-        assert render_pending_notices(ctx) == NoticeReport(failed=1)
+        assert render_pending_notices(ctx, office=OFFICE) == NoticeReport(failed=1)
         assert outbox(ctx)[0].attempts == attempt
-    assert render_pending_notices(ctx) == NoticeReport()
+    assert render_pending_notices(ctx, office=OFFICE) == NoticeReport()
 
     failed, done = outbox(ctx)
     assert failed.status == OutboxStatus.FAILED
@@ -124,9 +133,11 @@ def test_limit_and_progress(ctx: Context) -> None:
         granted_case(ctx)
     told: list[int] = []
 
-    assert render_pending_notices(ctx, limit=2, progress=told.append) == NoticeReport(rendered=2)
+    assert render_pending_notices(
+        ctx, limit=2, progress=told.append, office=OFFICE
+    ) == NoticeReport(rendered=2)
     assert told == [1, 1]
-    assert render_pending_notices(ctx) == NoticeReport(rendered=1)
+    assert render_pending_notices(ctx, office=OFFICE) == NoticeReport(rendered=1)
 
 
 def test_two_concurrent_renderers_render_each_notice_once(ctx: Context, database_url: str) -> None:
@@ -140,7 +151,7 @@ def test_two_concurrent_renderers_render_each_notice_once(ctx: Context, database
         try:
             own = Context(db=engine, machines=ctx.machines, clock=ctx.clock)
             barrier.wait()
-            reports.append(render_pending_notices(own))
+            reports.append(render_pending_notices(own, office=OFFICE))
         except BaseException as error:
             errors.append(error)
         finally:

@@ -59,9 +59,7 @@ def test_a_fired_timer_is_marked_by_the_event_that_moved_the_case(ctx: Context, 
     assert lapse.idempotency_key == f"timer:{timer.id}"
 
 
-def test_a_timer_whose_case_left_the_state_is_cancelled_not_fired(
-    ctx: Context, db: Engine
-) -> None:
+def test_a_timer_whose_case_left_the_state_is_cancelled_not_fired(ctx: Context, db: Engine) -> None:
     reference = under_review(ctx)
     # A case moved outside the engine (e.g. repaired by hand) leaves a stale pending timer.
     with db.begin() as connection:
@@ -140,8 +138,15 @@ def test_batched_mode_takes_one_timer_per_case_per_batch(
     with db.begin() as connection:
         connection.execute(
             Timer.__table__.insert().values(
-                case_id=timer.case_id, name="second", state="under_review", fires="lapse",
-                legal_basis="x", due_at=DUE, run_at=DUE, status="pending", attempts=0,
+                case_id=timer.case_id,
+                name="second",
+                state="under_review",
+                fires="lapse",
+                legal_basis="x",
+                due_at=DUE,
+                run_at=DUE,
+                status="pending",
+                attempts=0,
                 created_by_event_id=timer.created_by_event_id,
             )
         )

@@ -75,12 +75,23 @@ MACHINE = CaseMachine(
             "art. 5 demo",
             guards=(Guard("not_sabotaged", _not_sabotaged),),
         ),
-        Transition(
-            "close", (Demo.GRANTED, Demo.REJECTED, Demo.LAPSED), Demo.CLOSED, "art. 6 demo"
-        ),
+        Transition("close", (Demo.GRANTED, Demo.REJECTED, Demo.LAPSED), Demo.CLOSED, "art. 6 demo"),
     ),
     terms=(
         Term(Demo.UNDER_REVIEW, "review_deadline", REVIEW_TERM, fires="lapse"),
         Term(Demo.GRANTED, "validity_end", VALIDITY, fires="close"),
     ),
+    labels={
+        "demo": "istanza di prova",
+        Demo.DRAFT: "bozza",
+        Demo.FILED: "depositata",
+        Demo.UNDER_REVIEW: "in istruttoria",
+        Demo.GRANTED: "accolta",
+        Demo.REJECTED: "respinta",
+        Demo.LAPSED: "decaduta",
+        Demo.CLOSED: "archiviata",
+        "grant": "accoglimento",
+        "reject": "rigetto",
+        "lapse": "decadenza per decorrenza del termine",
+    },
 )

