@@ -249,7 +249,7 @@ def _timers_entering(machine: CaseMachine, state: str, now: datetime) -> list[Ne
             name=term.name,
             state=state,
             fires=term.fires,
-            legal_basis=f"{term.rule.describe()}",
+            legal_basis=term.rule.describe(),
             due_at=term.rule.due_at(start),
         )
         for term in machine.terms_of(machine.state(state))

@@ -34,8 +34,6 @@ class Office:
     place: str
 
 
-
-
 @dataclass
 class NoticeReport:
     rendered: int = 0

@@ -182,7 +182,7 @@ class Document(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), unique=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"))
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     template: Mapped[str] = mapped_column(String(80))
     html: Mapped[str] = mapped_column(Text)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)

@@ -157,3 +157,34 @@ def test_batched_mode_takes_one_timer_per_case_per_batch(
         "second": TimerStatus.CANCELLED,
     }
     assert [e.trigger for e in engine.describe(ctx, reference).history].count("lapse") == 1
+
+
+@pytest.mark.parametrize("mode", list(SweepMode))
+def test_a_write_that_fails_in_the_database_rolls_back_only_itself(
+    ctx: Context, db: Engine, mode: SweepMode
+) -> None:
+    references = [under_review(ctx) for _ in range(3)]
+    poisoned = timer_rows(db)[1]
+    # An event already holding the timer's idempotency key: writing its firing must fail.
+    with db.begin() as connection:
+        connection.execute(
+            CaseEvent.__table__.insert().values(
+                case_id=poisoned.case_id,
+                sequence=99,
+                trigger="x",
+                from_state=None,
+                to_state="under_review",
+                actor="test",
+                payload={},
+                legal_basis="x",
+                idempotency_key=f"timer:{poisoned.id}",
+                occurred_at=DUE,
+            )
+        )
+    report = timers.sweep(ctx, DUE, mode=mode)
+    assert (report.fired, report.retried) == (2, 1)
+    states = [engine.describe(ctx, reference).case.state for reference in references]
+    assert states == ["lapsed", "under_review", "lapsed"]
+    failed = next(t for t in timer_rows(db) if t.id == poisoned.id)
+    assert (failed.status, failed.attempts) == (TimerStatus.PENDING, 1)
+    assert "IntegrityError" in (failed.last_error or "")

@@ -157,3 +157,14 @@ def test_declarations_are_checked() -> None:
         CaseMachine("tiny", "TNY", Tiny, Tiny.A, (Transition("go", (Tiny.A,), Tiny.B, ""),))
     with pytest.raises(ValueError, match="fires unknown"):
         CaseMachine("tiny", "TNY", Tiny, Tiny.A, (go,), (Term(Tiny.B, "t", REVIEW_TERM, "stop"),))
+
+
+def test_a_crashing_guard_refuses_in_what_can_happen_now_and_raises_on_fire() -> None:
+    sabotaged = given(S.UNDER_REVIEW, {"explode": True})
+    verdict = {v.trigger: v for v in MACHINE.verdicts(sabotaged)}["lapse"]
+    assert not verdict.allowed
+    assert verdict.reasons == (
+        "guard not_sabotaged could not be checked: RuntimeError: the lapse check crashed",
+    )
+    with pytest.raises(RuntimeError):
+        MACHINE.fire("lapse", sabotaged)
