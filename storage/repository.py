@@ -6,9 +6,12 @@ The write of a transition is Core SQL on purpose: it is the hot path of every sw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from storage.models import (
     Case,
@@ -154,8 +159,60 @@ _CLAIM = (
     .where(text("timers.status = 'pending'"), TIMERS.c.run_at <= bindparam("now"))
     .order_by(TIMERS.c.run_at, TIMERS.c.id)
     .limit(bindparam("limit", type_=Integer(), literal_execute=True))
+    .with_for_update(skip_locked=True, of=TIMERS)
 )
-_CLAIM_SKIP_LOCKED = _CLAIM.with_for_update(skip_locked=True, of=TIMERS)
+# The same claim for SQLite's driver (BEGIN IMMEDIATE already excludes other writers).
+_SQLITE_CLAIM = (
+    "SELECT timers.id, timers.name, timers.state, timers.fires, timers.legal_basis,"
+    " timers.due_at, timers.attempts, cases.id, cases.reference, cases.kind, cases.state,"
+    " cases.version, cases.data FROM timers JOIN cases ON cases.id = timers.case_id"
+    " WHERE timers.status = 'pending' AND timers.run_at <= :now"
+    " ORDER BY timers.run_at, timers.id LIMIT :limit"
+)
+# How SQLAlchemy stores a DateTime on SQLite: naive UTC text, microseconds always written, so
+# that comparing the text compares the instants.
+SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A parameter as SQLAlchemy's types would bind it on SQLite (UTCDateTime, JSON)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime(SQLITE_INSTANT)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def _due_timer(row: Sequence[Any], due_at: datetime, data: dict[str, Any]) -> DueTimer:
+    """A claim row (columns as in `_CLAIM`), its instant and JSON already converted."""
+    return DueTimer(
+        id=row[0],
+        name=row[1],
+        state=row[2],
+        fires=row[3],
+        legal_basis=row[4],
+        due_at=due_at,
+        attempts=row[6],
+        case_id=row[7],
+        reference=row[8],
+        kind=row[9],
+        case_state=row[10],
+        version=row[11],
+        data=data,
+    )
+
+
+@contextmanager
+def _as_sqlalchemy_error(statement: TextClause) -> Iterator[None]:
+    """Driver errors as SQLAlchemy raises them (IntegrityError ...), whichever path ran."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(statement.text, None, error, sqlite3.Error) from error
+
+
+def _sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _sqlite_value(value) for key, value in params.items()}
 
 
 def _pg_write(write: Write) -> dict[str, Any]:
@@ -360,7 +417,7 @@ class Repository:
                 "sequence": write.seen_version + 1,
                 **_change_params(write.change),
             }
-            if self.session.execute(_MOVE_CASE, params).rowcount == 1:  # type: ignore[attr-defined]
+            if self._rowcount(_MOVE_CASE, params) == 1:
                 written[write.case_id] = self._write_change(
                     write.case_id, write.seen_version + 1, write.change, write.fired_timer_id
                 )
@@ -371,9 +428,9 @@ class Repository:
     ) -> int:
         """The event and what hangs on it, one statement each (the portable path)."""
         params = {"case_id": case_id, "sequence": sequence, **_change_params(change)}
-        event_id = int(self.session.execute(_INSERT_EVENT, params).scalar_one())
+        event_id = int(self._scalar(_INSERT_EVENT, params))
         if change.from_state is not None:
-            self.session.execute(
+            self._rowcount(
                 _RESOLVE_TIMERS,
                 {
                     "case_id": case_id,
@@ -383,7 +440,7 @@ class Repository:
                 },
             )
         if change.timers:
-            self.session.execute(
+            self._many(
                 _INSERT_TIMER,
                 [
                     {"case_id": case_id, "event_id": event_id, **_timer_params(timer)}
@@ -391,7 +448,7 @@ class Repository:
                 ],
             )
         if change.outbox:
-            self.session.execute(
+            self._many(
                 _INSERT_OUTBOX,
                 [
                     {
@@ -404,6 +461,34 @@ class Repository:
                 ],
             )
         return event_id
+
+    # The hot path's statements run on SQLite's driver directly: SQLAlchemy's per-statement
+    # work costs more than SQLite's own. Same SQL text, same stored values (`_sqlite_value`).
+    def _driver(self) -> sqlite3.Connection:
+        connection = self.session.connection().connection.driver_connection
+        assert isinstance(connection, sqlite3.Connection)
+        return connection
+
+    def _scalar(self, statement: TextClause, params: dict[str, Any]) -> Any:
+        if self.postgresql:
+            return self.session.execute(statement, params).scalar_one()
+        with _as_sqlalchemy_error(statement):
+            row = self._driver().execute(statement.text, _sqlite_params(params)).fetchone()
+        assert row is not None
+        return row[0]
+
+    def _rowcount(self, statement: TextClause, params: dict[str, Any]) -> int:
+        if self.postgresql:
+            return int(self.session.execute(statement, params).rowcount)  # type: ignore[attr-defined]
+        with _as_sqlalchemy_error(statement):
+            return self._driver().execute(statement.text, _sqlite_params(params)).rowcount
+
+    def _many(self, statement: TextClause, rows: list[dict[str, Any]]) -> None:
+        if self.postgresql:
+            self.session.execute(statement, rows)
+            return
+        with _as_sqlalchemy_error(statement):
+            self._driver().executemany(statement.text, [_sqlite_params(row) for row in rows])
 
     # events -----------------------------------------------------------------------------------
     def event_by_key(self, key: str) -> tuple[CaseEvent, str] | None:
@@ -432,11 +517,16 @@ class Repository:
     def claim_due_timers(self, now: datetime, limit: int) -> list[DueTimer]:
         """Lock up to `limit` due pending timers that no other sweeper holds (SKIP LOCKED on
         PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes other writers)."""
-        query = _CLAIM_SKIP_LOCKED if self.postgresql else _CLAIM
-        rows: list[tuple[Any, ...]] = [
-            tuple(row) for row in self.session.execute(query, {"now": now, "limit": limit})
+        if self.postgresql:
+            rows = self.session.execute(_CLAIM, {"now": now, "limit": limit}).all()
+            return [_due_timer(row, row[5], row[12]) for row in rows]
+        claimed = self._driver().execute(
+            _SQLITE_CLAIM, _sqlite_params({"now": now, "limit": limit})
+        )
+        return [
+            _due_timer(row, datetime.fromisoformat(row[5]).replace(tzinfo=UTC), json.loads(row[12]))
+            for row in claimed
         ]
-        return [DueTimer(*row) for row in rows]
 
     def cancel_timer(self, timer_id: int, reason: str, at: datetime) -> None:
         self.session.execute(
