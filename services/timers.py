@@ -31,7 +31,7 @@ MAX_BACKOFF = timedelta(hours=1)
 
 class SweepMode(StrEnum):
     EACH = "each"  # one transaction per firing (default)
-    BATCHED = "batched"  # one transaction per batch, each firing in its own savepoint
+    BATCHED = "batched"  # one transaction per batch; a failing firing rolls back only itself
 
 
 @dataclass
@@ -45,17 +45,6 @@ class SweepReport:
     @property
     def handled(self) -> int:
         return self.fired + self.cancelled + self.retried + self.failed
-
-    def count(self, outcome: Outcome) -> None:
-        if outcome is Outcome.FIRED:
-            self.fired += 1
-        else:
-            self.cancelled += 1
-
-
-class Outcome(StrEnum):
-    FIRED = "fired"
-    CANCELLED = "cancelled"  # its case had already left the timer's state
 
 
 Progress = Callable[[int], None]
@@ -131,7 +120,10 @@ def _sweep_each(
                 uow.commit()
                 done += 1
                 continue
-        report.count(Outcome.CANCELLED if write is None else Outcome.FIRED)
+        if write is None:
+            report.cancelled += 1  # its case had already left the timer's state
+        else:
+            report.fired += 1
         done += 1
     return done
 
