@@ -570,17 +570,6 @@ class Repository:
         )
 
     # outbox and documents ---------------------------------------------------------------------
-    def claim_outbox(self, topic: str, limit: int) -> Sequence[OutboxMessage]:
-        query = (
-            select(OutboxMessage)
-            .where(and_(OutboxMessage.topic == topic, OutboxMessage.status == OutboxStatus.PENDING))
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-        if self.postgresql:
-            query = query.with_for_update(skip_locked=True)
-        return self.session.scalars(query).all()
-
     def documents_of(self, case_id: int) -> Sequence[Document]:
         return self.session.scalars(
             select(Document).where(Document.case_id == case_id).order_by(Document.id)
