@@ -74,12 +74,21 @@ class Transition:
 
 @dataclass(frozen=True)
 class Term:
-    """Entering `state` starts timer `name`, due when `rule` lapses; it then fires `fires`."""
+    """Entering `state` starts timer `name`, due when `rule` lapses; it then fires `fires`.
+
+    The timer keeps running while the case moves among `state` and the `through` states (an
+    attestation's validity runs from its issue across its transmission to the court, art. 12
+    co. 6 D.M. 128/2025); leaving them cancels it."""
 
     state: Enum
     name: str
     rule: TermRule
     fires: str
+    through: tuple[Enum, ...] = ()
+
+    @property
+    def span(self) -> tuple[Enum, ...]:
+        return (self.state, *self.through)
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,18 @@ class CaseMachine:
         for term in self.terms:
             if term.fires not in triggers:
                 raise ValueError(f"{self.kind}: term {term.name} fires unknown {term.fires}")
+            # A state the term runs through is entered only from within its span: the timer is
+            # then always running there.
+            for transition in self.transitions:
+                outside = [s for s in transition.sources if s not in term.span]
+                if transition.dest in term.through and outside:
+                    raise ValueError(
+                        f"{self.kind}: {transition.trigger} enters {transition.dest.value}, "
+                        f"which term {term.name} runs through, from outside it"
+                    )
+        names = [term.name for term in self.terms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.kind}: two terms share a name")
 
     @property
     def triggers(self) -> tuple[str, ...]:
@@ -186,7 +207,21 @@ class CaseMachine:
         return self.labels.get(name, name.replace("_", " "))
 
     def terms_of(self, state: Enum) -> tuple[Term, ...]:
+        """The terms that entering `state` starts."""
         return tuple(term for term in self.terms if term.state == state)
+
+    def kept_terms(self, source: Enum, dest: Enum) -> tuple[str, ...]:
+        """Names of the timers that keep running when a case moves from `source` to `dest`."""
+        return tuple(t.name for t in self.terms if source in t.span and dest in t.span)
+
+    def starting_terms(self, source: Enum | None, dest: Enum) -> tuple[Term, ...]:
+        """The terms a move into `dest` starts (not those already running since `source`)."""
+        kept = () if source is None else self.kept_terms(source, dest)
+        return tuple(term for term in self.terms_of(dest) if term.name not in kept)
+
+    def runs_in(self, timer: str, state: str) -> bool:
+        """Whether timer `timer` is still meant to run while the case is in `state`."""
+        return any(t.name == timer and self.state(state) in t.span for t in self.terms)
 
     def _transition(self, trigger: str, source: Enum) -> Transition | None:
         for transition in self.transitions:

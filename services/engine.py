@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -103,7 +104,7 @@ def open_case(
                 legal_basis="apertura della pratica",
                 idempotency_key=idempotency_key,
                 at=now,
-                timers=_timers_entering(machine, machine.initial.value, now),
+                timers=_timers_starting(machine, None, machine.initial, now),
             )
             try:
                 _, event_id = uow.repo.add_case(kind, reference, attributes, change)
@@ -216,7 +217,8 @@ def build_change(
         legal_basis=transition.article,
         idempotency_key=idempotency_key,
         at=now,
-        timers=_timers_entering(machine, fired.dest.value, now),
+        timers=_timers_starting(machine, fired.source, fired.dest, now),
+        keep_timers=machine.kept_terms(fired.source, fired.dest),
         outbox=outbox,
     )
 
@@ -241,18 +243,21 @@ def _view(case: Case) -> CaseView:
     return CaseView(reference=case.reference, state=case.state, data=dict(case.data))
 
 
-def _timers_entering(machine: CaseMachine, state: str, now: datetime) -> list[NewTimer]:
-    """Entering a state schedules its terms, counted from today's date in Italian time."""
+def _timers_starting(
+    machine: CaseMachine, source: Enum | None, dest: Enum, now: datetime
+) -> list[NewTimer]:
+    """Entering a state schedules its terms (those not already running), counted from today's
+    date in Italian time."""
     start = rome_date(now)
     return [
         NewTimer(
             name=term.name,
-            state=state,
+            state=dest.value,
             fires=term.fires,
             legal_basis=term.rule.describe(),
             due_at=term.rule.due_at(start),
         )
-        for term in machine.terms_of(machine.state(state))
+        for term in machine.starting_terms(source, dest)
     ]
 
 

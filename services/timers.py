@@ -193,11 +193,12 @@ def _write_isolated(
 
 
 def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | None:
-    """The transition a due timer makes, or None if its case already left the timer's state.
+    """The transition a due timer makes, or None if its case already left the states the timer
+    runs in.
     Raises whatever the machine raises (a refusal, a crashing guard)."""
-    if timer.case_state != timer.state:
-        return None
     machine = ctx.machine(timer.kind)
+    if not machine.runs_in(timer.name, timer.case_state):
+        return None
     payload = {"timer": timer.name, "due_at": timer.due_at.isoformat(), "term": timer.legal_basis}
     view = CaseView(reference=timer.reference, state=timer.case_state, data=timer.data)
     fired = fire_machine_on(machine, view, timer.fires, payload, now)

@@ -59,8 +59,8 @@ TIMERS = _table(Timer)
 OUTBOX = _table(OutboxMessage)
 COUNTERS = _table(ReferenceCounter)
 
-# The hot path's statements, built once. Leaving a state resolves all its pending timers: the one
-# that fired is marked fired, the others cancelled.
+# The hot path's statements, built once. Leaving a state resolves its pending timers: the one
+# that fired is marked fired, the others cancelled, but for those that run on into the new state.
 _CHANGE_BINDS = (
     bindparam("at", type_=UTCDateTime()),
     bindparam("payload", type_=Json),
@@ -75,10 +75,11 @@ _INSERT_EVENT = text(
     " VALUES (:case_id, :sequence, :trigger, :from_state, :to_state, :actor, :payload,"
     " :legal_basis, :idempotency_key, :at) RETURNING id"
 ).bindparams(*_CHANGE_BINDS)
-_RESOLVE_TIMERS = text(
+_RESOLVE_TIMERS = text(  # SQLite only: PostgreSQL resolves timers inside _PG_TRANSITIONS
     "UPDATE timers SET status = CASE WHEN id = :fired_timer_id THEN 'fired' ELSE 'cancelled' END,"
     " resolved_by_event_id = :event_id, resolved_at = :at"
     " WHERE case_id = :case_id AND status = 'pending'"
+    " AND (id = :fired_timer_id OR name NOT IN (SELECT value FROM json_each(:keep)))"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 _INSERT_TIMER = text(
     "INSERT INTO timers (case_id, name, state, fires, legal_basis, due_at, run_at, status,"
@@ -95,7 +96,7 @@ _PG_TRANSITIONS = text(
         SELECT * FROM jsonb_to_recordset(:changes) AS c(
             case_id bigint, seen integer, fired_timer_id bigint, trigger text, from_state text,
             to_state text, actor text, payload jsonb, legal_basis text, idempotency_key text,
-            occurred_at timestamptz, timers jsonb, outbox jsonb)
+            occurred_at timestamptz, timers jsonb, outbox jsonb, keep jsonb)
     ), moved AS (
         UPDATE cases
         SET state = input.to_state, version = input.seen + 1, updated_at = input.occurred_at
@@ -118,6 +119,8 @@ _PG_TRANSITIONS = text(
             resolved_by_event_id = event.id, resolved_at = input.occurred_at
         FROM input JOIN event ON event.case_id = input.case_id
         WHERE timers.case_id = input.case_id AND timers.status = 'pending'
+          AND (timers.id = input.fired_timer_id
+               OR NOT timers.name = ANY (ARRAY(SELECT jsonb_array_elements_text(input.keep))))
     ), scheduled AS (
         INSERT INTO timers (case_id, name, state, fires, legal_basis, due_at, run_at, status,
                             attempts, created_by_event_id)
@@ -230,6 +233,7 @@ def _pg_write(write: Write) -> dict[str, Any]:
             {**_timer_params(timer), "due_at": timer.due_at.isoformat()} for timer in change.timers
         ],
         "outbox": [_outbox_params(message) for message in change.outbox],
+        "keep": list(change.keep_timers),
     }
 
 
@@ -293,6 +297,7 @@ class Change:
     at: datetime
     timers: Sequence[NewTimer] = ()
     outbox: Sequence[NewOutbox] = ()
+    keep_timers: Sequence[str] = ()  # names of pending timers that run on into the new state
 
 
 @dataclass(frozen=True)
@@ -437,6 +442,7 @@ class Repository:
                     "event_id": event_id,
                     "fired_timer_id": fired_timer_id,
                     "at": change.at,
+                    "keep": list(change.keep_timers),
                 },
             )
         if change.timers:

@@ -188,3 +188,28 @@ def test_a_write_that_fails_in_the_database_rolls_back_only_itself(
     failed = next(t for t in timer_rows(db) if t.id == poisoned.id)
     assert (failed.status, failed.attempts) == (TimerStatus.PENDING, 1)
     assert "IntegrityError" in (failed.last_error or "")
+
+
+@pytest.mark.parametrize("mode", list(SweepMode))
+def test_a_term_keeps_running_through_its_states_and_fires_there(
+    ctx: Context, db: Engine, mode: SweepMode
+) -> None:
+    reference = under_review(ctx)
+    (started,) = timer_rows(db)
+    engine.fire(ctx, reference, "suspend", "clerk")
+    engine.fire(ctx, reference, "resume", "clerk")
+    engine.fire(ctx, reference, "suspend", "clerk")
+    (still,) = timer_rows(db)  # the same timer, neither cancelled nor started again
+    assert (still.id, still.status, still.due_at) == (started.id, TimerStatus.PENDING, DUE)
+    assert timers.sweep(ctx, DUE, mode=mode).fired == 1
+    detail = engine.describe(ctx, reference)
+    assert (detail.case.state, detail.history[-1].from_state) == ("lapsed", "on_hold")
+
+
+def test_leaving_the_span_of_a_term_cancels_it(ctx: Context, db: Engine) -> None:
+    reference = under_review(ctx)
+    engine.fire(ctx, reference, "suspend", "clerk")
+    engine.fire(ctx, reference, "resume", "clerk")
+    engine.fire(ctx, reference, "grant", "judge")
+    statuses = {t.name: t.status for t in timer_rows(db)}
+    assert statuses == {"review_deadline": TimerStatus.CANCELLED, "validity_end": "pending"}

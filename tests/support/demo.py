@@ -15,6 +15,7 @@ class Demo(StrEnum):
     DRAFT = "draft"
     FILED = "filed"
     UNDER_REVIEW = "under_review"
+    ON_HOLD = "on_hold"
     GRANTED = "granted"
     REJECTED = "rejected"
     LAPSED = "lapsed"
@@ -52,6 +53,8 @@ MACHINE = CaseMachine(
             guards=(Guard("has_protocol", _has_protocol, "art. 1 co. 2 demo"),),
         ),
         Transition("review", (Demo.FILED,), Demo.UNDER_REVIEW, "art. 2 demo"),
+        Transition("suspend", (Demo.UNDER_REVIEW,), Demo.ON_HOLD, "art. 2 co. 2 demo"),
+        Transition("resume", (Demo.ON_HOLD,), Demo.UNDER_REVIEW, "art. 2 co. 3 demo"),
         Transition(
             "grant",
             (Demo.UNDER_REVIEW,),
@@ -70,7 +73,7 @@ MACHINE = CaseMachine(
         ),
         Transition(
             "lapse",
-            (Demo.UNDER_REVIEW,),
+            (Demo.UNDER_REVIEW, Demo.ON_HOLD),
             Demo.LAPSED,
             "art. 5 demo",
             guards=(Guard("not_sabotaged", _not_sabotaged),),
@@ -78,7 +81,14 @@ MACHINE = CaseMachine(
         Transition("close", (Demo.GRANTED, Demo.REJECTED, Demo.LAPSED), Demo.CLOSED, "art. 6 demo"),
     ),
     terms=(
-        Term(Demo.UNDER_REVIEW, "review_deadline", REVIEW_TERM, fires="lapse"),
+        # The review term keeps running while the request is on hold.
+        Term(
+            Demo.UNDER_REVIEW,
+            "review_deadline",
+            REVIEW_TERM,
+            fires="lapse",
+            through=(Demo.ON_HOLD,),
+        ),
         Term(Demo.GRANTED, "validity_end", VALIDITY, fires="close"),
     ),
     labels={
@@ -86,6 +96,7 @@ MACHINE = CaseMachine(
         Demo.DRAFT: "bozza",
         Demo.FILED: "depositata",
         Demo.UNDER_REVIEW: "in istruttoria",
+        Demo.ON_HOLD: "sospesa",
         Demo.GRANTED: "accolta",
         Demo.REJECTED: "respinta",
         Demo.LAPSED: "decaduta",

@@ -23,64 +23,23 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 S = Demo
 # Where each trigger leads from each state when every guard allows it; None: not allowed there.
 EXPECTED: dict[Demo, dict[str, Demo | None]] = {
-    S.DRAFT: {
-        "file": S.FILED,
-        "review": None,
-        "grant": None,
-        "reject": None,
-        "lapse": None,
-        "close": None,
-    },
-    S.FILED: {
-        "file": None,
-        "review": S.UNDER_REVIEW,
-        "grant": None,
-        "reject": None,
-        "lapse": None,
-        "close": None,
-    },
+    S.DRAFT: {"file": S.FILED},
+    S.FILED: {"review": S.UNDER_REVIEW},
     S.UNDER_REVIEW: {
-        "file": None,
-        "review": None,
+        "suspend": S.ON_HOLD,
         "grant": S.GRANTED,
         "reject": S.REJECTED,
         "lapse": S.LAPSED,
-        "close": None,
     },
-    S.GRANTED: {
-        "file": None,
-        "review": None,
-        "grant": None,
-        "reject": None,
-        "lapse": None,
-        "close": S.CLOSED,
-    },
-    S.REJECTED: {
-        "file": None,
-        "review": None,
-        "grant": None,
-        "reject": None,
-        "lapse": None,
-        "close": S.CLOSED,
-    },
-    S.LAPSED: {
-        "file": None,
-        "review": None,
-        "grant": None,
-        "reject": None,
-        "lapse": None,
-        "close": S.CLOSED,
-    },
-    S.CLOSED: {
-        "file": None,
-        "review": None,
-        "grant": None,
-        "reject": None,
-        "lapse": None,
-        "close": None,
-    },
+    S.ON_HOLD: {"resume": S.UNDER_REVIEW, "lapse": S.LAPSED},
+    S.GRANTED: {"close": S.CLOSED},
+    S.REJECTED: {"close": S.CLOSED},
+    S.LAPSED: {"close": S.CLOSED},
+    S.CLOSED: {},
 }
-TABLE = [(state, trigger, dest) for state, row in EXPECTED.items() for trigger, dest in row.items()]
+TRIGGERS = ("file", "review", "suspend", "resume", "grant", "reject", "lapse", "close")
+# Every state x every trigger: what is not listed above is not allowed.
+TABLE = [(state, trigger, EXPECTED[state].get(trigger)) for state in Demo for trigger in TRIGGERS]
 
 
 def given(state: Demo, data: dict[str, Any] | None = None, **payload: Any) -> GuardInput:
@@ -89,7 +48,8 @@ def given(state: Demo, data: dict[str, Any] | None = None, **payload: Any) -> Gu
 
 def test_the_table_covers_every_state_and_trigger() -> None:
     assert set(EXPECTED) == set(Demo)
-    assert all(set(row) == set(MACHINE.triggers) for row in EXPECTED.values())
+    assert set(TRIGGERS) == set(MACHINE.triggers)
+    assert len(TABLE) == len(Demo) * len(TRIGGERS)
 
 
 @pytest.mark.parametrize(("state", "trigger", "dest"), TABLE)
@@ -147,6 +107,18 @@ def test_terms_are_declared_per_state() -> None:
 class Tiny(StrEnum):
     A = "a"
     B = "b"
+    C = "c"
+
+
+def test_a_term_runs_through_its_states_and_starts_only_once() -> None:
+    assert MACHINE.kept_terms(S.UNDER_REVIEW, S.ON_HOLD) == ("review_deadline",)
+    assert MACHINE.kept_terms(S.ON_HOLD, S.UNDER_REVIEW) == ("review_deadline",)
+    assert MACHINE.kept_terms(S.UNDER_REVIEW, S.GRANTED) == ()
+    assert MACHINE.starting_terms(S.ON_HOLD, S.UNDER_REVIEW) == ()  # resumed: still running
+    assert [t.name for t in MACHINE.starting_terms(S.FILED, S.UNDER_REVIEW)] == ["review_deadline"]
+    assert MACHINE.runs_in("review_deadline", "on_hold")
+    assert not MACHINE.runs_in("review_deadline", "granted")
+    assert not MACHINE.runs_in("no_such_timer", "under_review")
 
 
 def test_declarations_are_checked() -> None:
@@ -157,6 +129,20 @@ def test_declarations_are_checked() -> None:
         CaseMachine("tiny", "TNY", Tiny, Tiny.A, (Transition("go", (Tiny.A,), Tiny.B, ""),))
     with pytest.raises(ValueError, match="fires unknown"):
         CaseMachine("tiny", "TNY", Tiny, Tiny.A, (go,), (Term(Tiny.B, "t", REVIEW_TERM, "stop"),))
+    back = Transition("back", (Tiny.B,), Tiny.A, "art. 2")
+    through_b = Term(Tiny.A, "t", REVIEW_TERM, "go", through=(Tiny.B,))
+    assert CaseMachine("tiny", "TNY", Tiny, Tiny.A, (go, back), (through_b,))
+    with pytest.raises(ValueError, match="from outside it"):  # C enters B, outside the span
+        CaseMachine(
+            "tiny",
+            "TNY",
+            Tiny,
+            Tiny.A,
+            (go, back, Transition("jump", (Tiny.C,), Tiny.B, "art. 3")),
+            (through_b,),
+        )
+    with pytest.raises(ValueError, match="share a name"):
+        CaseMachine("tiny", "TNY", Tiny, Tiny.A, (go, back), (through_b, through_b))
 
 
 def test_a_crashing_guard_refuses_in_what_can_happen_now_and_raises_on_fire() -> None:
