@@ -132,6 +132,7 @@ def _timer_json(timer: Timer) -> dict[str, Any]:
     return {
         "name": timer.name,
         "fires": timer.fires,
+        "notice": timer.notice,
         "due_at": timer.due_at.isoformat(),
         "due_at_rome": _rome(timer.due_at),
         "term": timer.legal_basis,
@@ -225,9 +226,10 @@ def case_show(reference: str, as_json: JsonOption = False) -> None:
             "; ".join(verdict.reasons),
         )
     out.print(triggers)
-    pending = Table("timer", "due (Italian time)", "fires", "term", title="Pending timers")
+    pending = Table("timer", "due (Italian time)", "does", "term", title="Pending timers")
     for timer in detail.pending_timers:
-        pending.add_row(timer.name, _rome(timer.due_at), timer.fires, timer.legal_basis)
+        does = timer.fires or f"notice {timer.notice}"
+        pending.add_row(timer.name, _rome(timer.due_at), does, timer.legal_basis)
     out.print(pending)
     history = Table(
         "#", "when (Italian time)", "trigger", "from", "to", "actor", "legal basis", title="History"

@@ -48,8 +48,11 @@ def _rome(instant: datetime) -> datetime:
     return instant.astimezone(ROME)
 
 
-def data_it(value: date) -> str:
-    """A date, or an aware datetime seen in Italian time, as "2 marzo 2026"."""
+def data_it(value: date | str) -> str:
+    """A date (or its ISO text, as notices carry it), or an aware datetime seen in Italian
+    time, as "2 marzo 2026"."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     day = _rome(value).date() if isinstance(value, datetime) else value
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from transitions import Machine
 from transitions.core import EventData, MachineError
 
-from machines.calendar import TermRule
+from machines.calendar import TermRule, lapse_instant
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,22 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """`days` before timer `of` is due, notice `notice` is issued; the case does not move. It
+    starts, runs and is cancelled with that timer (e.g. the warning 30 days before the end of
+    a funded stay)."""
+
+    of: str
+    name: str
+    days: int
+    notice: str
+
+    def due_at(self, term: Term, start: date) -> datetime:
+        """00:00 Europe/Rome `days` civil days before the term's own due instant."""
+        return lapse_instant(term.rule.last_day(start) - timedelta(days=self.days))
+
+
+@dataclass(frozen=True)
 class Verdict:
     """Whether `trigger` may fire now; `reasons` say why not."""
 
@@ -146,10 +162,11 @@ class CaseMachine:
         transitions: tuple[Transition, ...],
         terms: tuple[Term, ...] = (),
         labels: Mapping[str, str] | None = None,
+        reminders: tuple[Reminder, ...] = (),
     ) -> None:
         """`labels`: the Italian names of the kind, its states and triggers, for documents."""
         self.kind, self.prefix, self.states, self.initial = kind, prefix, states, initial
-        self.transitions, self.terms = transitions, terms
+        self.transitions, self.terms, self.reminders = transitions, terms, reminders
         self.labels = dict(labels or {})
         self._check_declaration()
         self._engine = Machine(
@@ -191,9 +208,12 @@ class CaseMachine:
                         f"{self.kind}: {transition.trigger} enters {transition.dest.value}, "
                         f"which term {term.name} runs through, from outside it"
                     )
-        names = [term.name for term in self.terms]
+        names = [term.name for term in self.terms] + [r.name for r in self.reminders]
         if len(set(names)) != len(names):
-            raise ValueError(f"{self.kind}: two terms share a name")
+            raise ValueError(f"{self.kind}: two terms or reminders share a name")
+        for reminder in self.reminders:
+            if reminder.of not in names or reminder.days < 1:
+                raise ValueError(f"{self.kind}: reminder {reminder.name} needs a term and days")
 
     @property
     def triggers(self) -> tuple[str, ...]:
@@ -211,17 +231,26 @@ class CaseMachine:
         return tuple(term for term in self.terms if term.state == state)
 
     def kept_terms(self, source: Enum, dest: Enum) -> tuple[str, ...]:
-        """Names of the timers that keep running when a case moves from `source` to `dest`."""
-        return tuple(t.name for t in self.terms if source in t.span and dest in t.span)
+        """Names of the timers (terms and their reminders) that keep running when a case moves
+        from `source` to `dest`."""
+        kept = tuple(t.name for t in self.terms if source in t.span and dest in t.span)
+        return kept + tuple(r.name for r in self.reminders if r.of in kept)
 
     def starting_terms(self, source: Enum | None, dest: Enum) -> tuple[Term, ...]:
         """The terms a move into `dest` starts (not those already running since `source`)."""
         kept = () if source is None else self.kept_terms(source, dest)
         return tuple(term for term in self.terms_of(dest) if term.name not in kept)
 
+    def reminders_of(self, term: Term) -> tuple[Reminder, ...]:
+        return tuple(r for r in self.reminders if r.of == term.name)
+
+    def reminder(self, name: str) -> Reminder:
+        return next(r for r in self.reminders if r.name == name)
+
     def runs_in(self, timer: str, state: str) -> bool:
-        """Whether timer `timer` is still meant to run while the case is in `state`."""
-        return any(t.name == timer and self.state(state) in t.span for t in self.terms)
+        """Whether timer `timer` (a term or a reminder) is still meant to run in `state`."""
+        term = next((r.of for r in self.reminders if r.name == timer), timer)
+        return any(t.name == term and self.state(state) in t.span for t in self.terms)
 
     def _transition(self, trigger: str, source: Enum) -> Transition | None:
         for transition in self.transitions:

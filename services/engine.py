@@ -141,7 +141,15 @@ def fire(
             if case is None:
                 raise UnknownCase(reference)
             machine = ctx.machine(case.kind)
-            fired = fire_machine_on(machine, _view(case), trigger, given_payload, now)
+            try:
+                fired = fire_machine_on(machine, _view(case), trigger, given_payload, now)
+            except (TransitionNotAllowed, GuardFailed):
+                # The same key may have committed since the check above, moving the case: the
+                # answer is then its first result, not a refusal.
+                replay = _replay(uow.repo, idempotency_key, reference, trigger)
+                if replay is not None:
+                    return replay
+                raise
             change = build_change(
                 machine, fired, actor, given_payload, idempotency_key, now, case.reference
             )
@@ -246,19 +254,24 @@ def _view(case: Case) -> CaseView:
 def _timers_starting(
     machine: CaseMachine, source: Enum | None, dest: Enum, now: datetime
 ) -> list[NewTimer]:
-    """Entering a state schedules its terms (those not already running), counted from today's
-    date in Italian time."""
+    """Entering a state schedules its terms (those not already running) and their reminders,
+    counted from today's date in Italian time."""
     start = rome_date(now)
-    return [
-        NewTimer(
-            name=term.name,
-            state=dest.value,
-            fires=term.fires,
-            legal_basis=term.rule.describe(),
-            due_at=term.rule.due_at(start),
-        )
-        for term in machine.starting_terms(source, dest)
-    ]
+    timers = []
+    for term in machine.starting_terms(source, dest):
+        basis = term.rule.describe()
+        timers.append(NewTimer(term.name, dest.value, basis, term.rule.due_at(start), term.fires))
+        timers += [
+            NewTimer(
+                reminder.name,
+                dest.value,
+                f"{reminder.days} giorni prima della scadenza: {basis}",
+                reminder.due_at(term, start),
+                notice=reminder.notice,
+            )
+            for reminder in machine.reminders_of(term)
+        ]
+    return timers
 
 
 def _replay(

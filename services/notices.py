@@ -107,6 +107,7 @@ def _render(
         "kind": machine.label(case.kind),
         "from_state": "—" if event.from_state is None else machine.label(event.from_state),
         "to_state": machine.label(event.to_state),
+        "message": message.payload,  # what the change or reminder said of this notice
         "event": {
             "trigger": machine.label(event.trigger),
             "sequence": event.sequence,

@@ -16,11 +16,12 @@ from enum import StrEnum
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from machines.spec import CaseView
+from machines.calendar import rome_date
+from machines.spec import CaseMachine, CaseView
 from services.context import Context
-from services.engine import build_change, fire_machine_on
+from services.engine import NOTICE_TOPIC, build_change, fire_machine_on
 from storage.models import Timer
-from storage.repository import DueTimer, Repository, VersionConflict, Write
+from storage.repository import DueTimer, NewOutbox, Repository, VersionConflict, Write
 from storage.unit_of_work import UnitOfWork
 
 TIMER_ACTOR = "timer"
@@ -104,13 +105,13 @@ def _sweep_each(
                 return done
             timer = claimed[0]
             try:
-                write = _decide(ctx, timer, now)
-                if write is None:
-                    uow.repo.cancel_timer(timer.id, f"case left state {timer.state}", now)
-                else:
+                decided = _decide(ctx, timer, now)
+                if isinstance(decided, Write):
                     uow.repo.write_transition(
-                        write.case_id, write.seen_version, write.change, write.fired_timer_id
+                        decided.case_id, decided.seen_version, decided.change, timer.id
                     )
+                else:
+                    _without_move(uow.repo, timer, decided, now)
                 uow.commit()
             except VersionConflict:
                 continue  # its case moved under us: claim again on fresh data
@@ -120,8 +121,8 @@ def _sweep_each(
                 uow.commit()
                 done += 1
                 continue
-        if write is None:
-            report.cancelled += 1  # its case had already left the timer's state
+        if decided is None:
+            report.cancelled += 1
         else:
             report.fired += 1
         done += 1
@@ -140,25 +141,39 @@ def _sweep_batched(
     the first one left. A timer whose case moved meanwhile stays pending for the next batch."""
     with ctx.uow() as uow:
         repo = uow.repo
-        cancelled = failures = 0
+        cancelled = reminded = failures = 0
         decided: list[tuple[DueTimer, Write]] = []
         for timer in _one_per_case(repo.claim_due_timers(now, size)):
             try:
-                write = _decide(ctx, timer, now)
+                outcome = _decide(ctx, timer, now)
             except Exception as error:
                 _record_failure(repo, timer, error, now, max_attempts, report)
                 failures += 1
                 continue
-            if write is None:
-                repo.cancel_timer(timer.id, f"case left state {timer.state}", now)
+            if isinstance(outcome, Write):
+                decided.append((timer, outcome))
+                continue
+            _without_move(repo, timer, outcome, now)
+            if outcome is None:
                 cancelled += 1
             else:
-                decided.append((timer, write))
+                reminded += 1
         fired, write_failures = _write_isolated(uow, decided, now, max_attempts, report)
         uow.commit()
-    report.fired += fired
+    report.fired += fired + reminded
     report.cancelled += cancelled
-    return fired + cancelled + failures + write_failures
+    return fired + reminded + cancelled + failures + write_failures
+
+
+def _without_move(
+    repo: Repository, timer: DueTimer, notice: NewOutbox | None, now: datetime
+) -> None:
+    """A due timer that moves no case: a reminder issues its notice; a timer whose case left
+    the states it runs in is cancelled (`notice` None)."""
+    if notice is None:
+        repo.cancel_timer(timer.id, f"case left state {timer.state}", now)
+    else:
+        repo.fire_reminder(timer, notice, now)
 
 
 def _one_per_case(claimed: list[DueTimer]) -> list[DueTimer]:
@@ -192,13 +207,15 @@ def _write_isolated(
     return fired, failed
 
 
-def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | None:
-    """The transition a due timer makes, or None if its case already left the states the timer
-    runs in.
-    Raises whatever the machine raises (a refusal, a crashing guard)."""
+def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | NewOutbox | None:
+    """What a due timer does: the transition it fires; or, for a reminder, the notice it
+    issues; or None if its case already left the states the timer runs in. Raises whatever
+    the machine raises (a refusal, a crashing guard)."""
     machine = ctx.machine(timer.kind)
     if not machine.runs_in(timer.name, timer.case_state):
         return None
+    if timer.fires is None:
+        return _reminder_notice(machine, timer)
     payload = {"timer": timer.name, "due_at": timer.due_at.isoformat(), "term": timer.legal_basis}
     view = CaseView(reference=timer.reference, state=timer.case_state, data=timer.data)
     fired = fire_machine_on(machine, view, timer.fires, payload, now)
@@ -206,6 +223,23 @@ def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | None:
         machine, fired, TIMER_ACTOR, payload, f"timer:{timer.id}", now, timer.reference
     )
     return Write(timer.case_id, timer.version, change, fired_timer_id=timer.id)
+
+
+def _reminder_notice(machine: CaseMachine, timer: DueTimer) -> NewOutbox:
+    """The notice of a reminder, with the term it warns of and that term's last day."""
+    reminder = machine.reminder(timer.name)
+    last_day = rome_date(timer.due_at) + timedelta(days=reminder.days - 1)
+    return NewOutbox(
+        NOTICE_TOPIC,
+        {
+            "template": reminder.notice,
+            "reference": timer.reference,
+            "term": machine.label(reminder.of),
+            "last_day": last_day.isoformat(),
+            "days": reminder.days,
+            "legal_basis": timer.legal_basis,
+        },
+    )
 
 
 def _record_failure(

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     DateTime,
     Dialect,
     ForeignKey,
@@ -110,7 +111,8 @@ class TimerStatus(StrEnum):
 
 
 class Timer(Base):
-    """A legal deadline: due at `due_at`; the sweep tries it at `run_at` (later after a failure)."""
+    """A legal deadline that fires a trigger, or a reminder that issues a notice: due at
+    `due_at`; the sweep tries it at `run_at` (later after a failure)."""
 
     __tablename__ = "timers"
 
@@ -118,7 +120,8 @@ class Timer(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     name: Mapped[str] = mapped_column(String(60))
     state: Mapped[str] = mapped_column(String(60))
-    fires: Mapped[str] = mapped_column(String(60))
+    fires: Mapped[str | None] = mapped_column(String(60))  # the trigger, or None for a reminder
+    notice: Mapped[str | None] = mapped_column(String(80))  # a reminder's notice template
     legal_basis: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     run_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -130,6 +133,7 @@ class Timer(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
+        CheckConstraint("(fires IS NULL) <> (notice IS NULL)", name="fires_or_notice"),
         Index(
             "ix_timers_pending_run_at",
             "run_at",

@@ -82,9 +82,9 @@ _RESOLVE_TIMERS = text(  # SQLite only: PostgreSQL resolves timers inside _PG_TR
     " AND (id = :fired_timer_id OR name NOT IN (SELECT value FROM json_each(:keep)))"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 _INSERT_TIMER = text(
-    "INSERT INTO timers (case_id, name, state, fires, legal_basis, due_at, run_at, status,"
-    " attempts, created_by_event_id) VALUES (:case_id, :name, :state, :fires, :legal_basis,"
-    " :due_at, :due_at, 'pending', 0, :event_id)"
+    "INSERT INTO timers (case_id, name, state, fires, notice, legal_basis, due_at, run_at,"
+    " status, attempts, created_by_event_id) VALUES (:case_id, :name, :state, :fires, :notice,"
+    " :legal_basis, :due_at, :due_at, 'pending', 0, :event_id)"
 ).bindparams(bindparam("due_at", type_=UTCDateTime()))
 _INSERT_OUTBOX = text(
     "INSERT INTO outbox (case_id, event_id, topic, payload, status, attempts, created_at)"
@@ -122,13 +122,14 @@ _PG_TRANSITIONS = text(
           AND (timers.id = input.fired_timer_id
                OR NOT timers.name = ANY (ARRAY(SELECT jsonb_array_elements_text(input.keep))))
     ), scheduled AS (
-        INSERT INTO timers (case_id, name, state, fires, legal_basis, due_at, run_at, status,
-                            attempts, created_by_event_id)
-        SELECT input.case_id, t.name, t.state, t.fires, t.legal_basis, t.due_at, t.due_at,
-               'pending', 0, event.id
+        INSERT INTO timers (case_id, name, state, fires, notice, legal_basis, due_at, run_at,
+                            status, attempts, created_by_event_id)
+        SELECT input.case_id, t.name, t.state, t.fires, t.notice, t.legal_basis, t.due_at,
+               t.due_at, 'pending', 0, event.id
         FROM input JOIN event ON event.case_id = input.case_id,
              jsonb_to_recordset(input.timers) AS t(name text, state text, fires text,
-                                                   legal_basis text, due_at timestamptz)
+                                                   notice text, legal_basis text,
+                                                   due_at timestamptz)
     ), queued AS (
         INSERT INTO outbox (case_id, event_id, topic, payload, status, attempts, created_at)
         SELECT input.case_id, event.id, o.topic, o.payload, 'pending', 0, input.occurred_at
@@ -140,22 +141,25 @@ _PG_TRANSITIONS = text(
 ).bindparams(bindparam("changes", type_=JSONB()), bindparam("case_ids", type_=ARRAY(BigInteger())))
 
 
+_CLAIM_COLUMNS = (
+    TIMERS.c.id,
+    TIMERS.c.name,
+    TIMERS.c.state,
+    TIMERS.c.fires,
+    TIMERS.c.notice,
+    TIMERS.c.legal_basis,
+    TIMERS.c.due_at,
+    TIMERS.c.attempts,
+    TIMERS.c.created_by_event_id,
+    CASES.c.id.label("case_id"),
+    CASES.c.reference,
+    CASES.c.kind,
+    CASES.c.state.label("case_state"),
+    CASES.c.version,
+    CASES.c.data,
+)
 _CLAIM = (
-    select(
-        TIMERS.c.id,
-        TIMERS.c.name,
-        TIMERS.c.state,
-        TIMERS.c.fires,
-        TIMERS.c.legal_basis,
-        TIMERS.c.due_at,
-        TIMERS.c.attempts,
-        CASES.c.id,
-        CASES.c.reference,
-        CASES.c.kind,
-        CASES.c.state,
-        CASES.c.version,
-        CASES.c.data,
-    )
+    select(*_CLAIM_COLUMNS)
     .join(CASES, CASES.c.id == TIMERS.c.case_id)
     # A literal 'pending', not a parameter: only then can a prepared (generic) plan use the
     # partial index on pending timers.
@@ -166,8 +170,9 @@ _CLAIM = (
 )
 # The same claim for SQLite's driver (BEGIN IMMEDIATE already excludes other writers).
 _SQLITE_CLAIM = (
-    "SELECT timers.id, timers.name, timers.state, timers.fires, timers.legal_basis,"
-    " timers.due_at, timers.attempts, cases.id, cases.reference, cases.kind, cases.state,"
+    "SELECT timers.id, timers.name, timers.state, timers.fires, timers.notice,"
+    " timers.legal_basis, timers.due_at, timers.attempts, timers.created_by_event_id,"
+    " cases.id AS case_id, cases.reference, cases.kind, cases.state AS case_state,"
     " cases.version, cases.data FROM timers JOIN cases ON cases.id = timers.case_id"
     " WHERE timers.status = 'pending' AND timers.run_at <= :now"
     " ORDER BY timers.run_at, timers.id LIMIT :limit"
@@ -184,25 +189,6 @@ def _sqlite_value(value: Any) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value)
     return value
-
-
-def _due_timer(row: Sequence[Any], due_at: datetime, data: dict[str, Any]) -> DueTimer:
-    """A claim row (columns as in `_CLAIM`), its instant and JSON already converted."""
-    return DueTimer(
-        id=row[0],
-        name=row[1],
-        state=row[2],
-        fires=row[3],
-        legal_basis=row[4],
-        due_at=due_at,
-        attempts=row[6],
-        case_id=row[7],
-        reference=row[8],
-        kind=row[9],
-        case_state=row[10],
-        version=row[11],
-        data=data,
-    )
 
 
 @contextmanager
@@ -255,6 +241,7 @@ def _timer_params(timer: NewTimer) -> dict[str, Any]:
         "name": timer.name,
         "state": timer.state,
         "fires": timer.fires,
+        "notice": timer.notice,
         "legal_basis": timer.legal_basis,
         "due_at": timer.due_at,
     }
@@ -270,11 +257,14 @@ class VersionConflict(Exception):
 
 @dataclass(frozen=True)
 class NewTimer:
+    """A timer to schedule: it fires a trigger, or (a reminder) issues a notice."""
+
     name: str
     state: str
-    fires: str
     legal_basis: str
     due_at: datetime
+    fires: str | None = None
+    notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -317,10 +307,12 @@ class DueTimer:
     id: int
     name: str
     state: str
-    fires: str
+    fires: str | None
+    notice: str | None
     legal_basis: str
     due_at: datetime
     attempts: int
+    created_by_event_id: int
     case_id: int
     reference: str
     kind: str
@@ -524,15 +516,37 @@ class Repository:
         """Lock up to `limit` due pending timers that no other sweeper holds (SKIP LOCKED on
         PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes other writers)."""
         if self.postgresql:
-            rows = self.session.execute(_CLAIM, {"now": now, "limit": limit}).all()
-            return [_due_timer(row, row[5], row[12]) for row in rows]
-        claimed = self._driver().execute(
-            _SQLITE_CLAIM, _sqlite_params({"now": now, "limit": limit})
+            rows = self.session.execute(_CLAIM, {"now": now, "limit": limit}).mappings()
+            return [DueTimer(**row) for row in rows]
+        cursor = self._driver().execute(_SQLITE_CLAIM, _sqlite_params({"now": now, "limit": limit}))
+        names = [column[0] for column in cursor.description]
+        claimed = []
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            row["due_at"] = datetime.fromisoformat(row["due_at"]).replace(tzinfo=UTC)
+            row["data"] = json.loads(row["data"])
+            claimed.append(DueTimer(**row))
+        return claimed
+
+    def fire_reminder(self, timer: DueTimer, message: NewOutbox, at: datetime) -> None:
+        """Mark a reminder fired and queue its notice, linked to the event that started its
+        term. The case does not move, so no event is written."""
+        self.session.execute(
+            update(TIMERS)
+            .where(TIMERS.c.id == timer.id)
+            .values(status=TimerStatus.FIRED, resolved_at=at)
         )
-        return [
-            _due_timer(row, datetime.fromisoformat(row[5]).replace(tzinfo=UTC), json.loads(row[12]))
-            for row in claimed
-        ]
+        self.session.execute(
+            insert(OUTBOX).values(
+                case_id=timer.case_id,
+                event_id=timer.created_by_event_id,
+                topic=message.topic,
+                payload=message.payload,
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                created_at=at,
+            )
+        )
 
     def cancel_timer(self, timer_id: int, reason: str, at: datetime) -> None:
         self.session.execute(

@@ -80,11 +80,16 @@ def test_open_fire_show_and_list(cli: Cli) -> None:
     assert shown["history"][3]["actor"] == "tribunale"
     close = next(t for t in shown["triggers"] if t["trigger"] == "close")
     assert close == {"trigger": "close", "allowed": True, "dest": "closed", "reasons": []}
-    [timer] = shown["pending_timers"]
-    assert timer["name"] == "validity_end"
+    warning, end = shown["pending_timers"]
+    assert (warning["name"], warning["fires"], warning["notice"]) == (
+        "validity_warning",
+        None,
+        "avviso_scadenza",
+    )
+    assert (end["name"], end["fires"], end["notice"]) == ("validity_end", "close", None)
     text = cli.run("case", "show", reference).stdout
     assert "What can happen now" in text and "not allowed from state 'granted'" in text
-    assert "validity_end" in text and "History" in text
+    assert "validity_end" in text and "notice avviso_scadenza" in text and "History" in text
     listed = cli.json("case", "list", "--state", "granted")["cases"]
     assert [c["reference"] for c in listed] == [reference]
     assert reference in cli.run("case", "list", "--kind", "demo").stdout

@@ -23,7 +23,7 @@ from services.errors import (
     UnknownKind,
 )
 from storage.models import Case, CaseEvent, OutboxMessage, Timer, TimerStatus
-from storage.repository import Change, VersionConflict
+from storage.repository import Change, Repository, VersionConflict
 from storage.unit_of_work import UnitOfWork
 
 
@@ -205,28 +205,61 @@ def test_two_threads_firing_on_one_case_end_in_exactly_one_change(ctx: Context) 
         assert detail.case.version == 4
 
 
-def test_the_same_key_from_two_threads_is_one_change(ctx: Context, db: Engine) -> None:
-    reference = under_review(ctx)
+def send_twice(ctx: Context, reference: str, key: str) -> list[object]:
+    """The same decision, with the same key, from two threads released together."""
     barrier = threading.Barrier(2)
-    results: list[engine.FireResult] = []
+    results: list[object] = []
 
     def send() -> None:
         barrier.wait()
-        results.append(engine.fire(ctx, reference, "reject", "registry", idempotency_key="D-1"))
+        try:
+            results.append(engine.fire(ctx, reference, "reject", "registry", idempotency_key=key))
+        except DomainError as refusal:  # a refusal here is the bug this test is for
+            results.append(refusal)
 
     threads = [threading.Thread(target=send) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(results) == 2
-    assert {r.event_id for r in results} == {results[0].event_id}
-    assert sorted(r.replayed for r in results) == [False, True]
+    return results
+
+
+def test_the_same_key_from_two_threads_is_one_change(ctx: Context, db: Engine) -> None:
+    for round_ in range(8):
+        reference = under_review(ctx)
+        results = send_twice(ctx, reference, f"D-{round_}")
+        answers = [r for r in results if isinstance(r, engine.FireResult)]
+        assert len(answers) == 2, results
+        assert {r.event_id for r in answers} == {answers[0].event_id}
+        assert sorted(r.replayed for r in answers) == [False, True]
     with db.connect() as connection:
         rejects = connection.scalar(
             select(func.count()).select_from(CaseEvent).where(CaseEvent.trigger == "reject")
         )
-    assert rejects == 1
+    assert rejects == 8
+
+
+def test_a_key_committed_between_the_check_and_the_read_is_replayed(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving the threads above hit only now and then, made certain: the first key
+    check runs before the other request commits, the case is read after it."""
+    reference = under_review(ctx)
+    first = engine.fire(ctx, reference, "reject", "registry", idempotency_key="D-9")
+    real_replay = engine._replay
+    checks: list[str | None] = []
+
+    def check_too_early(
+        repo: Repository, key: str | None, ref: str | None, trigger: str
+    ) -> engine.FireResult | None:
+        checks.append(key)
+        return None if len(checks) == 1 else real_replay(repo, key, ref, trigger)
+
+    monkeypatch.setattr(engine, "_replay", check_too_early)
+    again = engine.fire(ctx, reference, "reject", "registry", idempotency_key="D-9")
+    assert (again.replayed, again.event_id) == (True, first.event_id)
+    assert len(checks) == 2
 
 
 def test_timers_start_from_the_italian_date(ctx: Context, clock: FixedClock) -> None:

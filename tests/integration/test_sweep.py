@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import io
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine, func, select, update
 
+from machines.calendar import lapse_instant
 from services import engine, timers
 from services.clock import FixedClock
 from services.context import Context
+from services.notices import Office, document_for, render_pending_notices
 from services.timers import MAX_ATTEMPTS, SweepMode, backoff
-from storage.models import Case, CaseEvent, Timer, TimerStatus
+from storage.models import Case, CaseEvent, OutboxMessage, Timer, TimerStatus
 from tests.support.seed import seed_due_cases
 
 DUE = datetime(2026, 4, 1, 22, 0, tzinfo=UTC)  # 00:00 Rome after 30 days from 2 March 2026
@@ -212,4 +216,62 @@ def test_leaving_the_span_of_a_term_cancels_it(ctx: Context, db: Engine) -> None
     engine.fire(ctx, reference, "resume", "clerk")
     engine.fire(ctx, reference, "grant", "judge")
     statuses = {t.name: t.status for t in timer_rows(db)}
-    assert statuses == {"review_deadline": TimerStatus.CANCELLED, "validity_end": "pending"}
+    assert statuses == {
+        "review_deadline": TimerStatus.CANCELLED,
+        "validity_end": "pending",
+        "validity_warning": "pending",
+    }
+
+
+def granted(ctx: Context) -> str:
+    reference = under_review(ctx)
+    engine.fire(ctx, reference, "grant", "judge")
+    return reference
+
+
+def test_a_reminder_issues_its_notice_before_the_term_without_moving_the_case(
+    ctx: Context, db: Engine
+) -> None:
+    reference = granted(ctx)  # on 2 March 2026: validity ends on 2 May, warned 10 days before
+    grant = engine.describe(ctx, reference).history[-1]
+    pending = {t.name: t for t in timer_rows(db)}
+    assert pending["validity_end"].due_at == lapse_instant(date(2026, 5, 2))
+    assert pending["validity_warning"].due_at == lapse_instant(date(2026, 4, 22))
+    assert (pending["validity_warning"].fires, pending["validity_warning"].notice) == (
+        None,
+        "avviso_scadenza",
+    )
+    report = timers.sweep(ctx, lapse_instant(date(2026, 4, 22)))
+    assert report.fired == 1
+    detail = engine.describe(ctx, reference)
+    assert (detail.case.state, detail.history[-1].id) == ("granted", grant.id)  # no move
+    assert [t.name for t in detail.pending_timers] == ["validity_end"]
+    with db.connect() as connection:
+        notices = connection.execute(
+            select(OutboxMessage.event_id, OutboxMessage.payload)
+            .where(OutboxMessage.topic == "notice")
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert notices[-1] == (
+        grant.id,
+        {
+            "template": "avviso_scadenza",
+            "reference": reference,
+            "term": "validità dell'accoglimento",
+            "last_day": "2026-05-02",
+            "days": 10,
+            "legal_basis": "10 giorni prima della scadenza: 2 mesi (art. 2963 c.c.)",
+        },
+    )
+    office = Office("Ufficio di prova", "Roma")
+    assert render_pending_notices(ctx, office).rendered == 2  # the grant's and the warning
+    [*_, warning] = document_for(ctx, reference)
+    text = PdfReader(io.BytesIO(warning.pdf)).pages[0].extract_text()
+    assert "Avviso di prossima scadenza" in text and "2 maggio 2026" in text
+
+
+def test_a_reminder_is_cancelled_with_its_term(ctx: Context, db: Engine) -> None:
+    reference = granted(ctx)
+    engine.fire(ctx, reference, "close", "clerk")
+    assert {t.name: t.status for t in timer_rows(db)}["validity_warning"] == "cancelled"
+    assert timers.sweep(ctx, lapse_instant(date(2026, 4, 22))).handled == 0

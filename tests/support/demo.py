@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from machines.calendar import TermRule, Unit
-from machines.spec import CaseMachine, Guard, GuardInput, Term, Transition
+from machines.spec import CaseMachine, Guard, GuardInput, Reminder, Term, Transition
 
 
 class Demo(StrEnum):
@@ -91,6 +91,7 @@ MACHINE = CaseMachine(
         ),
         Term(Demo.GRANTED, "validity_end", VALIDITY, fires="close"),
     ),
+    reminders=(Reminder("validity_end", "validity_warning", 10, "avviso_scadenza"),),
     labels={
         "demo": "istanza di prova",
         Demo.DRAFT: "bozza",
@@ -104,5 +105,6 @@ MACHINE = CaseMachine(
         "grant": "accoglimento",
         "reject": "rigetto",
         "lapse": "decadenza per decorrenza del termine",
+        "validity_end": "validità dell'accoglimento",
     },
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -13,6 +13,7 @@ from machines.spec import (
     CaseView,
     GuardInput,
     GuardRefused,
+    Reminder,
     Term,
     Transition,
     TriggerNotAllowed,
@@ -154,3 +155,40 @@ def test_a_crashing_guard_refuses_in_what_can_happen_now_and_raises_on_fire() ->
     )
     with pytest.raises(RuntimeError):
         MACHINE.fire("lapse", sabotaged)
+
+
+def test_a_reminder_is_due_whole_days_before_its_term_in_italian_time() -> None:
+    (term,) = MACHINE.terms_of(S.GRANTED)
+    (reminder,) = MACHINE.reminders_of(term)
+    # Granted on 2 March 2026: the validity ends on 2 May; the warning is due at 00:00 of
+    # 23 April, across the change to summer time on 29 March.
+    assert term.rule.due_at(date(2026, 3, 2)) == datetime(2026, 5, 2, 22, 0, tzinfo=UTC)
+    assert reminder.due_at(term, date(2026, 3, 2)) == datetime(2026, 4, 22, 22, 0, tzinfo=UTC)
+    assert MACHINE.runs_in("validity_warning", "granted")
+    assert not MACHINE.runs_in("validity_warning", "closed")
+    assert MACHINE.kept_terms(S.GRANTED, S.CLOSED) == ()
+
+
+def test_reminders_are_checked() -> None:
+    go = Transition("go", (Tiny.A,), Tiny.B, "art. 1")
+    term = Term(Tiny.B, "t", REVIEW_TERM, "go")
+    with pytest.raises(ValueError, match="needs a term"):
+        CaseMachine(
+            "tiny",
+            "TNY",
+            Tiny,
+            Tiny.A,
+            (go,),
+            (term,),
+            reminders=(Reminder("nope", "r", 3, "avviso_scadenza"),),
+        )
+    with pytest.raises(ValueError, match="needs a term"):
+        CaseMachine(
+            "tiny",
+            "TNY",
+            Tiny,
+            Tiny.A,
+            (go,),
+            (term,),
+            reminders=(Reminder("t", "r", 0, "avviso_scadenza"),),
+        )

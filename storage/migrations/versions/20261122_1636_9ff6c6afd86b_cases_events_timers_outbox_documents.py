@@ -110,7 +110,8 @@ def upgrade() -> None:
         sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=60), nullable=False),
         sa.Column("state", sa.String(length=60), nullable=False),
-        sa.Column("fires", sa.String(length=60), nullable=False),
+        sa.Column("fires", sa.String(length=60), nullable=True),
+        sa.Column("notice", sa.String(length=80), nullable=True),
         sa.Column("legal_basis", sa.String(length=200), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("run_at", sa.DateTime(timezone=True), nullable=False),
@@ -138,6 +139,9 @@ def upgrade() -> None:
             ["resolved_by_event_id"],
             ["case_events.id"],
             name=op.f("fk_timers_resolved_by_event_id_case_events"),
+        ),
+        sa.CheckConstraint(
+            "(fires IS NULL) <> (notice IS NULL)", name=op.f("ck_timers_fires_or_notice")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_timers")),
     )
