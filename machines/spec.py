@@ -60,7 +60,9 @@ class Transition:
     """`trigger` moves a case from any of `sources` to `dest` when every guard allows it.
 
     `article` is the legal basis written on the event; `notices` are templates to render and
-    `signals` other outbox topics (e.g. a reallocation) written in the same transaction.
+    `signals` other outbox topics (e.g. a reallocation) written in the same transaction;
+    `records` are payload fields kept on the case (a protocol number, a decision date) for
+    later guards and documents.
     """
 
     trigger: str
@@ -70,6 +72,7 @@ class Transition:
     guards: tuple[Guard, ...] = ()
     notices: tuple[str, ...] = ()
     signals: tuple[str, ...] = ()
+    records: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

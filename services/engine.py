@@ -151,7 +151,14 @@ def fire(
                     return replay
                 raise
             change = build_change(
-                machine, fired, actor, given_payload, idempotency_key, now, case.reference
+                machine,
+                fired,
+                actor,
+                given_payload,
+                idempotency_key,
+                now,
+                case.reference,
+                case.data,
             )
             try:
                 event_id = uow.repo.write_transition(case.id, case.version, change)
@@ -208,10 +215,12 @@ def build_change(
     idempotency_key: str | None,
     now: datetime,
     reference: str,
+    case_data: Mapping[str, Any],
 ) -> Change:
-    """The rows a fired transition writes: its event, the timers of the state entered and the
-    notices and signals the transition declares."""
+    """The rows a fired transition writes: its event, the timers of the state entered, the
+    notices and signals the transition declares, and the payload fields it records."""
     transition = fired.transition
+    recorded = {key: payload[key] for key in transition.records if key in payload}
     outbox = [
         NewOutbox(NOTICE_TOPIC, {"template": template, "reference": reference})
         for template in transition.notices
@@ -228,6 +237,7 @@ def build_change(
         timers=_timers_starting(machine, fired.source, fired.dest, now),
         keep_timers=machine.kept_terms(fired.source, fired.dest),
         outbox=outbox,
+        data={**case_data, **recorded} if recorded else None,
     )
 
 

@@ -220,7 +220,14 @@ def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | NewOutbox |
     view = CaseView(reference=timer.reference, state=timer.case_state, data=timer.data)
     fired = fire_machine_on(machine, view, timer.fires, payload, now)
     change = build_change(
-        machine, fired, TIMER_ACTOR, payload, f"timer:{timer.id}", now, timer.reference
+        machine,
+        fired,
+        TIMER_ACTOR,
+        payload,
+        f"timer:{timer.id}",
+        now,
+        timer.reference,
+        timer.data,
     )
     return Write(timer.case_id, timer.version, change, fired_timer_id=timer.id)
 

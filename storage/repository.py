@@ -66,9 +66,9 @@ _CHANGE_BINDS = (
     bindparam("payload", type_=Json),
 )
 _MOVE_CASE = text(
-    "UPDATE cases SET state = :to_state, version = :sequence, updated_at = :at"
-    " WHERE id = :case_id AND version = :seen"
-).bindparams(bindparam("at", type_=UTCDateTime()))
+    "UPDATE cases SET state = :to_state, version = :sequence, updated_at = :at,"
+    " data = COALESCE(:data, data) WHERE id = :case_id AND version = :seen"
+).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("data", type_=Json))
 _INSERT_EVENT = text(
     "INSERT INTO case_events (case_id, sequence, trigger, from_state, to_state, actor, payload,"
     " legal_basis, idempotency_key, occurred_at)"
@@ -96,10 +96,11 @@ _PG_TRANSITIONS = text(
         SELECT * FROM jsonb_to_recordset(:changes) AS c(
             case_id bigint, seen integer, fired_timer_id bigint, trigger text, from_state text,
             to_state text, actor text, payload jsonb, legal_basis text, idempotency_key text,
-            occurred_at timestamptz, timers jsonb, outbox jsonb, keep jsonb)
+            occurred_at timestamptz, timers jsonb, outbox jsonb, keep jsonb, data jsonb)
     ), moved AS (
         UPDATE cases
-        SET state = input.to_state, version = input.seen + 1, updated_at = input.occurred_at
+        SET state = input.to_state, version = input.seen + 1, updated_at = input.occurred_at,
+            data = COALESCE(input.data, cases.data)
         FROM input
         WHERE cases.id = ANY(:case_ids) AND cases.id = input.case_id
           AND cases.version = input.seen
@@ -220,6 +221,7 @@ def _pg_write(write: Write) -> dict[str, Any]:
         ],
         "outbox": [_outbox_params(message) for message in change.outbox],
         "keep": list(change.keep_timers),
+        "data": change.data,
     }
 
 
@@ -288,6 +290,7 @@ class Change:
     timers: Sequence[NewTimer] = ()
     outbox: Sequence[NewOutbox] = ()
     keep_timers: Sequence[str] = ()  # names of pending timers that run on into the new state
+    data: dict[str, Any] | None = None  # the case's data after the change; None: unchanged
 
 
 @dataclass(frozen=True)
@@ -412,6 +415,7 @@ class Repository:
                 "case_id": write.case_id,
                 "seen": write.seen_version,
                 "sequence": write.seen_version + 1,
+                "data": write.change.data,
                 **_change_params(write.change),
             }
             if self._rowcount(_MOVE_CASE, params) == 1:

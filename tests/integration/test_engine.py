@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from machines.calendar import lapse_instant
-from services import engine
+from services import engine, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import (
@@ -269,3 +269,18 @@ def test_timers_start_from_the_italian_date(ctx: Context, clock: FixedClock) -> 
     (timer,) = engine.describe(ctx, reference).pending_timers
     assert timer.due_at == lapse_instant(date(2027, 2, 1))
     assert clock.now() - timer.due_at < timedelta(0)
+
+
+def test_a_transition_records_its_declared_payload_fields_on_the_case(
+    ctx: Context, db: Engine
+) -> None:
+    opened = engine.open_case(ctx, "demo", "prison", {"eligible": True, "prison": "Rebibbia"})
+    engine.fire(ctx, opened.reference, "file", "uiepe", {"protocol": "P-42", "note": "x"})
+    case = engine.describe(ctx, opened.reference).case
+    # `file` records the protocol (and nothing else); what the case had stays.
+    assert case.data == {"eligible": True, "prison": "Rebibbia", "protocol": "P-42"}
+    engine.fire(ctx, opened.reference, "review", "uiepe", {"protocol": "ignored"})
+    assert engine.describe(ctx, opened.reference).case.data["protocol"] == "P-42"
+    timers.sweep(ctx, datetime(2026, 4, 1, 22, 0, tzinfo=UTC))  # a timer-fired move keeps it
+    case = engine.describe(ctx, opened.reference).case
+    assert (case.state, case.data["protocol"]) == ("lapsed", "P-42")

@@ -51,6 +51,7 @@ MACHINE = CaseMachine(
             Demo.FILED,
             "art. 1 demo",
             guards=(Guard("has_protocol", _has_protocol, "art. 1 co. 2 demo"),),
+            records=("protocol",),
         ),
         Transition("review", (Demo.FILED,), Demo.UNDER_REVIEW, "art. 2 demo"),
         Transition("suspend", (Demo.UNDER_REVIEW,), Demo.ON_HOLD, "art. 2 co. 2 demo"),
