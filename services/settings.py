@@ -15,6 +15,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MISURE_")
 
     database_url: str = "sqlite:///var/misure.db"
-    machine_modules: list[str] = Field(default_factory=list)
+    machine_modules: list[str] = Field(default_factory=lambda: ["machines.placement"])
     office_name: str = "Ufficio interdistrettuale di esecuzione penale esterna"
     office_place: str = "Roma"
