@@ -467,6 +467,8 @@ class Repository:
     # The hot path's statements run on SQLite's driver directly: SQLAlchemy's per-statement
     # work costs more than SQLite's own. Same SQL text, same stored values (`_sqlite_value`).
     def _driver(self) -> sqlite3.Connection:
+        """SQLite's connection, inside the session's transaction (`session.connection()`
+        begins it, with BEGIN IMMEDIATE, when none is open)."""
         connection = self.session.connection().connection.driver_connection
         assert isinstance(connection, sqlite3.Connection)
         return connection
