@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -217,9 +217,9 @@ def _pg_write(write: Write) -> dict[str, Any]:
         **params,
         "occurred_at": change.at.isoformat(),
         "timers": [
-            {**_timer_params(timer), "due_at": timer.due_at.isoformat()} for timer in change.timers
+            {**asdict(timer), "due_at": timer.due_at.isoformat()} for timer in change.timers
         ],
-        "outbox": [_outbox_params(message) for message in change.outbox],
+        "outbox": [asdict(message) for message in change.outbox],
         "keep": list(change.keep_timers),
         "data": change.data,
     }
@@ -236,21 +236,6 @@ def _change_params(change: Change) -> dict[str, Any]:
         "idempotency_key": change.idempotency_key,
         "at": change.at,
     }
-
-
-def _timer_params(timer: NewTimer) -> dict[str, Any]:
-    return {
-        "name": timer.name,
-        "state": timer.state,
-        "fires": timer.fires,
-        "notice": timer.notice,
-        "legal_basis": timer.legal_basis,
-        "due_at": timer.due_at,
-    }
-
-
-def _outbox_params(message: NewOutbox) -> dict[str, Any]:
-    return {"topic": message.topic, "payload": message.payload}
 
 
 class VersionConflict(Exception):
@@ -445,7 +430,7 @@ class Repository:
             self._many(
                 _INSERT_TIMER,
                 [
-                    {"case_id": case_id, "event_id": event_id, **_timer_params(timer)}
+                    {"case_id": case_id, "event_id": event_id, **asdict(timer)}
                     for timer in change.timers
                 ],
             )
@@ -457,7 +442,7 @@ class Repository:
                         "case_id": case_id,
                         "event_id": event_id,
                         "at": change.at,
-                        **_outbox_params(message),
+                        **asdict(message),
                     }
                     for message in change.outbox
                 ],
