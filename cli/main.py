@@ -5,28 +5,41 @@ A refusal prints one line on stderr and exits 1; nothing is half-written.
 
 from __future__ import annotations
 
-import json
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from machines.calendar import ROME, CalendarMismatch, TermRule, Unit, is_holiday
-from services import engine, notices, schema, timers
-from services.clock import Clock, FixedClock, SystemClock
+from cli import placements as placements_cli
+from cli.common import (
+    ActorOption,
+    DataOption,
+    JsonOption,
+    KeyOption,
+    NowOption,
+    case_json,
+    emit,
+    err,
+    event_json,
+    make_context,
+    out,
+    pairs,
+    print_result,
+    refusals,
+    rome,
+    timer_json,
+)
+from machines.calendar import ROME, TermRule, Unit, is_holiday
+from services import engine, notices, reallocation, schema, timers
 from services.context import Context
-from services.errors import DomainError, InvalidInput
+from services.errors import InvalidInput
 from services.settings import Settings
-from storage.models import Case, CaseEvent, Timer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
@@ -39,131 +52,21 @@ app.add_typer(notices_app, name="notices")
 app.add_typer(case_app, name="case")
 app.add_typer(timers_app, name="timers")
 app.add_typer(terms_app, name="terms")
-
-out = Console()
-err = Console(stderr=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-NowOption = Annotated[
-    str | None, typer.Option("--now", help="The instant to act at (ISO 8601, with offset).")
-]
-
-
-def main() -> None:
-    app()
-
-
-class Refused(Exception):
-    """A usage error found after parsing (bad --data, naive --now)."""
-
-
-@contextmanager
-def _refusals(as_json: bool = False) -> Iterator[None]:
-    """Turn refusals into one line on stderr (a JSON object with --json) and exit status 1."""
-    try:
-        yield
-    except (DomainError, Refused, CalendarMismatch, ValueError) as error:
-        _fail(error, as_json)
-
-
-def _fail(error: Exception, as_json: bool) -> NoReturn:
-    message = " ".join(str(error).split())
-    if as_json:
-        code = error.code if isinstance(error, DomainError) else "invalid_input"
-        sys.stderr.write(json.dumps({"error": code, "message": message}) + "\n")
-    else:
-        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def _context(now: str | None = None) -> Context:
-    clock: Clock = SystemClock() if now is None else FixedClock(_instant(now))
-    return Context.from_settings(Settings(), clock)
-
-
-def _instant(value: str) -> datetime:
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError as error:
-        raise Refused(f"--now {value!r} is not an ISO 8601 instant") from error
-    if instant.tzinfo is None:
-        raise Refused(f"--now {value!r} needs an offset, e.g. 2026-03-02T09:00:00+01:00")
-    return instant.astimezone(UTC)
-
-
-def _pairs(values: list[str]) -> dict[str, Any]:
-    """key=value pairs; a value that reads as JSON (number, true, null, list) is taken as such."""
-    parsed: dict[str, Any] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise Refused(f"--data {item!r} is not key=value")
-        try:
-            parsed[key] = json.loads(raw)
-        except ValueError:
-            parsed[key] = raw
-    return parsed
-
-
-def _emit(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=_json_value) + "\n")
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime | date) else str(value)
-
-
-def _rome(instant: datetime | None) -> str:
-    return "" if instant is None else instant.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
-
-
-def _case_json(case: Case) -> dict[str, Any]:
-    return {
-        "reference": case.reference,
-        "kind": case.kind,
-        "state": case.state,
-        "version": case.version,
-        "opened_at": case.opened_at.isoformat(),
-        "updated_at": case.updated_at.isoformat(),
-    }
-
-
-def _timer_json(timer: Timer) -> dict[str, Any]:
-    return {
-        "name": timer.name,
-        "fires": timer.fires,
-        "notice": timer.notice,
-        "due_at": timer.due_at.isoformat(),
-        "due_at_rome": _rome(timer.due_at),
-        "term": timer.legal_basis,
-        "status": timer.status,
-        "attempts": timer.attempts,
-    }
-
-
-def _event_json(event: CaseEvent) -> dict[str, Any]:
-    return {
-        "sequence": event.sequence,
-        "trigger": event.trigger,
-        "from": event.from_state,
-        "to": event.to_state,
-        "actor": event.actor,
-        "legal_basis": event.legal_basis,
-        "payload": event.payload,
-        "occurred_at": event.occurred_at.isoformat(),
-    }
+app.add_typer(placements_cli.ref_app, name="ref")
+app.add_typer(placements_cli.placement_app, name="placement")
+app.add_typer(placements_cli.budget_app, name="budget")
 
 
 # db ------------------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade(as_json: JsonOption = False) -> None:
     """Create or migrate the schema to the latest revision."""
-    with _refusals(as_json):
+    with refusals(as_json):
         settings = Settings()
-        ctx = _context()
+        ctx = make_context()
         revision = schema.upgrade(ctx.db)
     if as_json:
-        _emit({"revision": revision, "database": _redacted(settings.database_url)})
+        emit({"revision": revision, "database": _redacted(settings.database_url)})
     else:
         out.print(f"database at revision [bold]{revision}[/] ({_redacted(settings.database_url)})")
 
@@ -183,15 +86,15 @@ def case_list(
     as_json: JsonOption = False,
 ) -> None:
     """List cases, oldest first."""
-    with _refusals(as_json):
-        cases = engine.list_cases(_context(), kind, state, limit)
+    with refusals(as_json):
+        cases = engine.list_cases(make_context(), kind, state, limit)
     if as_json:
-        _emit({"cases": [_case_json(case) for case in cases]})
+        emit({"cases": [case_json(case) for case in cases]})
         return
     table = Table("reference", "kind", "state", "version", "updated (Italian time)")
     for case in cases:
         table.add_row(
-            case.reference, case.kind, case.state, str(case.version), _rome(case.updated_at)
+            case.reference, case.kind, case.state, str(case.version), rome(case.updated_at)
         )
     out.print(table)
     out.print(f"{len(cases)} case(s)")
@@ -200,15 +103,15 @@ def case_list(
 @case_app.command("show")
 def case_show(reference: str, as_json: JsonOption = False) -> None:
     """State, what can happen now (and why not), pending timers and the full history."""
-    with _refusals(as_json):
-        detail = engine.describe(_context(), reference)
+    with refusals(as_json):
+        detail = engine.describe(make_context(), reference)
     if as_json:
-        _emit(
+        emit(
             {
-                "case": _case_json(detail.case),
+                "case": case_json(detail.case),
                 "triggers": [asdict(verdict) for verdict in detail.verdicts],
-                "pending_timers": [_timer_json(timer) for timer in detail.pending_timers],
-                "history": [_event_json(event) for event in detail.history],
+                "pending_timers": [timer_json(timer) for timer in detail.pending_timers],
+                "history": [event_json(event) for event in detail.history],
             }
         )
         return
@@ -229,7 +132,7 @@ def case_show(reference: str, as_json: JsonOption = False) -> None:
     pending = Table("timer", "due (Italian time)", "does", "term", title="Pending timers")
     for timer in detail.pending_timers:
         does = timer.fires or f"notice {timer.notice}"
-        pending.add_row(timer.name, _rome(timer.due_at), does, timer.legal_basis)
+        pending.add_row(timer.name, rome(timer.due_at), does, timer.legal_basis)
     out.print(pending)
     history = Table(
         "#", "when (Italian time)", "trigger", "from", "to", "actor", "legal basis", title="History"
@@ -237,7 +140,7 @@ def case_show(reference: str, as_json: JsonOption = False) -> None:
     for event in detail.history:
         history.add_row(
             str(event.sequence),
-            _rome(event.occurred_at),
+            rome(event.occurred_at),
             event.trigger,
             event.from_state or "",
             event.to_state,
@@ -245,15 +148,6 @@ def case_show(reference: str, as_json: JsonOption = False) -> None:
             event.legal_basis,
         )
     out.print(history)
-
-
-DataOption = Annotated[
-    list[str] | None, typer.Option("--data", help="key=value, repeatable.", show_default=False)
-]
-ActorOption = Annotated[str, typer.Option(help="Who acts (recorded on the event).")]
-KeyOption = Annotated[
-    str | None, typer.Option("--key", help="Idempotency key: the same key twice is one change.")
-]
 
 
 @case_app.command("open")
@@ -266,9 +160,9 @@ def case_open(
     as_json: JsonOption = False,
 ) -> None:
     """Open a case of KIND in its initial state."""
-    with _refusals(as_json):
-        result = engine.open_case(_context(now), kind, actor, _pairs(data or []), key)
-    _print_result(result, as_json)
+    with refusals(as_json):
+        result = engine.open_case(make_context(now), kind, actor, pairs(data or []), key)
+    print_result(result, as_json)
 
 
 @case_app.command("fire")
@@ -282,20 +176,9 @@ def case_fire(
     as_json: JsonOption = False,
 ) -> None:
     """Fire TRIGGER on case REFERENCE."""
-    with _refusals(as_json):
-        result = engine.fire(_context(now), reference, trigger, actor, _pairs(data or []), key)
-    _print_result(result, as_json)
-
-
-def _print_result(result: engine.FireResult, as_json: bool) -> None:
-    if as_json:
-        _emit(asdict(result))
-        return
-    replayed = " (already done with this key)" if result.replayed else ""
-    out.print(
-        f"{result.reference}: {result.trigger} {result.from_state or '-'} -> "
-        f"[bold]{result.to_state}[/] (event {result.sequence}){replayed}"
-    )
+    with refusals(as_json):
+        result = engine.fire(make_context(now), reference, trigger, actor, pairs(data or []), key)
+    print_result(result, as_json)
 
 
 # timers --------------------------------------------------------------------------------------
@@ -310,8 +193,8 @@ def timers_sweep(
     as_json: JsonOption = False,
 ) -> None:
     """Fire every timer due now (or at --now)."""
-    with _refusals(as_json):
-        ctx = _context(now)
+    with refusals(as_json):
+        ctx = make_context(now)
         at = ctx.clock.now()
         total = timers.count_due(ctx, at)
         if as_json or total <= batch:
@@ -319,10 +202,10 @@ def timers_sweep(
         else:
             report = _sweep_with_progress(ctx, at, batch, mode, total)
     if as_json:
-        _emit({"at": at.isoformat(), "due": total, **asdict(report)})
+        emit({"at": at.isoformat(), "due": total, **asdict(report)})
         return
     out.print(
-        f"sweep at {_rome(at)}: {report.fired} fired, {report.cancelled} cancelled, "
+        f"sweep at {rome(at)}: {report.fired} fired, {report.cancelled} cancelled, "
         f"{report.retried} to retry, {report.failed} failed"
     )
     for incident in report.incidents:
@@ -342,13 +225,13 @@ def _sweep_with_progress(
 @timers_app.command("incidents")
 def timers_incidents(as_json: JsonOption = False) -> None:
     """Timers that failed all their attempts: they need a person."""
-    with _refusals(as_json):
-        found = timers.incidents(_context())
+    with refusals(as_json):
+        found = timers.incidents(make_context())
     if as_json:
-        _emit(
+        emit(
             {
                 "incidents": [
-                    {"reference": ref, **_timer_json(t), "error": t.last_error} for t, ref in found
+                    {"reference": ref, **timer_json(t), "error": t.last_error} for t, ref in found
                 ]
             }
         )
@@ -358,7 +241,7 @@ def timers_incidents(as_json: JsonOption = False) -> None:
     )
     for timer, reference in found:
         table.add_row(
-            reference, timer.name, _rome(timer.due_at), str(timer.attempts), timer.last_error or ""
+            reference, timer.name, rome(timer.due_at), str(timer.attempts), timer.last_error or ""
         )
     out.print(table)
 
@@ -368,21 +251,24 @@ def work(
     every: Annotated[float, typer.Option(min=1, help="Seconds between rounds.")] = 60,
     batch: Annotated[int, typer.Option(min=1, help="Timers claimed per batch.")] = 500,
 ) -> None:
-    """Every few seconds, fire due timers and render pending notices, until interrupted
-    (the embedded scheduler; Prefect deployments take this over on a server)."""
-    ctx = _context()
+    """Every few seconds, fire due timers, serve the queues whose places were freed and render
+    pending notices, until interrupted (the embedded scheduler; Prefect deployments take this
+    over on a server)."""
+    ctx = make_context()
     office = _office()
-    out.print(f"firing due timers and rendering notices every {every:g} s; Ctrl-C to stop")
+    out.print(f"firing timers, reallocating and rendering notices every {every:g} s; Ctrl-C stops")
     try:
         while True:
-            with _refusals():
+            with refusals():
                 swept = timers.sweep(ctx, ctx.clock.now(), batch=batch)
+                reallocated = reallocation.reallocate_signalled(ctx)
                 rendered = notices.render_pending_notices(ctx, office)
-            if swept.handled or rendered.handled:
+            if swept.handled or reallocated.attested or rendered.handled:
                 out.print(
-                    f"{_rome(ctx.clock.now())}: timers {swept.fired} fired, "
+                    f"{rome(ctx.clock.now())}: timers {swept.fired} fired, "
                     f"{swept.cancelled} cancelled, {swept.retried} to retry, {swept.failed} "
-                    f"failed; notices {rendered.rendered} rendered, {rendered.failed} failed"
+                    f"failed; {len(reallocated.attested)} attested; notices "
+                    f"{rendered.rendered} rendered, {rendered.failed} failed"
                 )
             time.sleep(every)
     except KeyboardInterrupt:
@@ -401,10 +287,10 @@ def notices_render(
     as_json: JsonOption = False,
 ) -> None:
     """Render every pending notice to HTML and PDF, each exactly once."""
-    with _refusals(as_json):
-        report = notices.render_pending_notices(_context(), _office(), limit=limit)
+    with refusals(as_json):
+        report = notices.render_pending_notices(make_context(), _office(), limit=limit)
     if as_json:
-        _emit(asdict(report))
+        emit(asdict(report))
         return
     out.print(
         f"{report.rendered} rendered, {report.already_rendered} already rendered, "
@@ -421,8 +307,8 @@ def case_documents(
     as_json: JsonOption = False,
 ) -> None:
     """The notices rendered for a case, with their sha256; --out writes the PDFs."""
-    with _refusals(as_json):
-        found = notices.document_for(_context(), reference)
+    with refusals(as_json):
+        found = notices.document_for(make_context(), reference)
         written: list[str] = []
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -442,12 +328,12 @@ def case_documents(
         for d in found
     ]
     if as_json:
-        _emit({"reference": reference, "documents": rows, "written": written})
+        emit({"reference": reference, "documents": rows, "written": written})
         return
     table = Table("id", "template", "rendered (Italian time)", "sha256", title=reference)
     for document in found:
         table.add_row(
-            str(document.id), document.template, _rome(document.rendered_at), document.sha256
+            str(document.id), document.template, rome(document.rendered_at), document.sha256
         )
     out.print(table)
     for name in written:
@@ -466,7 +352,7 @@ def terms_due(
     as_json: JsonOption = False,
 ) -> None:
     """When a term ends and when its timer is due (00:00 Italian time of the next day)."""
-    with _refusals(as_json):
+    with refusals(as_json):
         if (days is None) == (months is None):
             raise InvalidInput("give exactly one of --days and --months")
         try:
@@ -490,11 +376,15 @@ def terms_due(
         "due_at_rome": due.astimezone(ROME).isoformat(),
     }
     if as_json:
-        _emit(document)
+        emit(document)
         return
     moved = f" (moved from {unextended:%d/%m/%Y}, a holiday)" if last != unextended else ""
     out.print(
         f"term {rule.describe()} from {start_day:%d/%m/%Y}: last day "
-        f"[bold]{last:%d/%m/%Y}[/]{moved}; timer due {_rome(due)} Italian time "
+        f"[bold]{last:%d/%m/%Y}[/]{moved}; timer due {rome(due)} Italian time "
         f"({due.isoformat()})"
     )
+
+
+def main() -> None:
+    app()

@@ -109,7 +109,8 @@ VALIDITY = TermRule(2, Unit.MONTHS, extend_on_holiday=False, article=f"art. 12 c
 FUNDED_STAY = TermRule(8, Unit.MONTHS, extend_on_holiday=False, article=f"art. 11 co. 4 {DM}")
 PENDING = (S.FILED, S.FORWARDED, S.REGISTERED, S.QUEUED)
 HOLDING_A_PLACE = (S.ATTESTED, S.AT_COURT, S.GRANTED)
-FREES_A_PLACE = ("reallocate",)
+# A place freed, or an application admitted to the queue: serve the UIEPE's queue again.
+REALLOCATE = ("reallocate",)
 
 MACHINE = CaseMachine(
     kind="placement",
@@ -132,7 +133,7 @@ MACHINE = CaseMachine(
             guards=(_needs("protocol_number", "protocol_at"),),
             records=("protocol_number", "protocol_at"),
         ),
-        Transition("admit", (S.REGISTERED,), S.QUEUED, f"art. 12 co. 4 {DM}"),
+        Transition("admit", (S.REGISTERED,), S.QUEUED, f"art. 12 co. 4 {DM}", signals=REALLOCATE),
         Transition(
             "refuse",
             (S.FILED, S.REGISTERED),
@@ -147,11 +148,17 @@ MACHINE = CaseMachine(
             (S.QUEUED,),
             S.ATTESTED,
             f"art. 12 co. 4 e 6, art. 13 co. 6 {DM}",
-            guards=(_needs("facility", "place"),),
-            notices=("notifica_cambio_stato",),
-            records=("facility", "place"),
+            guards=(_needs("convention", "place"),),
+            notices=("attestazione",),
+            records=("convention", "facility", "place", "valid_until"),
         ),
-        Transition("transmit", (S.ATTESTED,), S.AT_COURT, f"art. 12 co. 4 {DM}"),
+        Transition(
+            "transmit",
+            (S.ATTESTED,),
+            S.AT_COURT,
+            f"art. 12 co. 4 {DM}",
+            notices=("trasmissione_attestazione",),
+        ),
         Transition(
             "grant",
             (S.ATTESTED, S.AT_COURT),
@@ -167,8 +174,8 @@ MACHINE = CaseMachine(
             S.REJECTED,
             f"art. 12 co. 8 e 10 {DM}",
             guards=(_needs("decided_on"),),
-            notices=("notifica_cambio_stato",),
-            signals=FREES_A_PLACE,
+            notices=("perdita_efficacia",),
+            signals=REALLOCATE,
             records=("decided_on", "court"),
         ),
         Transition(
@@ -176,8 +183,8 @@ MACHINE = CaseMachine(
             (S.ATTESTED, S.AT_COURT),
             S.LAPSED,
             f"art. 12 co. 9 {DM}",
-            notices=("notifica_cambio_stato",),
-            signals=FREES_A_PLACE,
+            notices=("perdita_efficacia",),
+            signals=REALLOCATE,
         ),
         Transition(
             "enter",
@@ -185,7 +192,6 @@ MACHINE = CaseMachine(
             S.PLACED,
             f"art. 11 co. 5 {DM}",
             guards=(Guard("commitment", _commitment_signed, f"art. 11 co. 5 {DM}"),),
-            records=("entered_on",),
         ),
         Transition(
             "leave",
@@ -193,7 +199,7 @@ MACHINE = CaseMachine(
             S.ENDED,
             f"art. 13 co. 5 {DM}",
             guards=(_needs("left_on"),),
-            signals=FREES_A_PLACE,
+            signals=REALLOCATE,
             records=("left_on",),
         ),
         Transition(
@@ -202,7 +208,7 @@ MACHINE = CaseMachine(
             S.ENDED,
             f"art. 11 co. 4 {DM}",
             notices=("notifica_cambio_stato",),
-            signals=FREES_A_PLACE,
+            signals=REALLOCATE,
         ),
         Transition("withdraw", PENDING, S.WITHDRAWN, f"art. 12 co. 1 {DM}"),
         Transition(
@@ -210,14 +216,18 @@ MACHINE = CaseMachine(
             HOLDING_A_PLACE,
             S.WITHDRAWN,
             f"art. 12 co. 1 e 9 {DM}",
-            notices=("notifica_cambio_stato",),
-            signals=FREES_A_PLACE,
+            notices=("perdita_efficacia",),
+            signals=REALLOCATE,
         ),
         Transition(
             "close",
-            (S.ENDED, S.REFUSED, S.REJECTED, S.LAPSED, S.WITHDRAWN),
+            (S.ENDED,),
             S.CLOSED,
             f"art. 14 {DM}",
+            notices=("prospetto_spese",),
+        ),
+        Transition(
+            "close", (S.REFUSED, S.REJECTED, S.LAPSED, S.WITHDRAWN), S.CLOSED, f"art. 12 {DM}"
         ),
     ),
     terms=(
@@ -225,7 +235,7 @@ MACHINE = CaseMachine(
         Term(S.ATTESTED, "attestation_validity", VALIDITY, fires="lapse", through=(S.AT_COURT,)),
         Term(S.PLACED, "funded_stay", FUNDED_STAY, fires="funding_end"),
     ),
-    reminders=(Reminder("funded_stay", "funded_stay_warning", 30, "avviso_scadenza"),),
+    reminders=(Reminder("funded_stay", "funded_stay_warning", 30, "avviso_fine_finanziamento"),),
     labels={
         "placement": "attestazione di disponibilità di posto in struttura residenziale",
         S.FILED: "istanza presentata alla Direzione dell'istituto",

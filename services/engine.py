@@ -25,7 +25,9 @@ from machines.spec import (
     TriggerNotAllowed,
     Verdict,
 )
+from services.applied import NOTICE_TOPIC, Applied
 from services.context import Context
+from services.effects import apply_effects
 from services.errors import (
     GuardFailed,
     IdempotencyConflict,
@@ -36,9 +38,9 @@ from services.errors import (
 )
 from storage.models import Case, CaseEvent, Timer, TimerStatus
 from storage.repository import Change, NewOutbox, NewTimer, Repository, VersionConflict
+from storage.unit_of_work import UnitOfWork
 
 OPEN_TRIGGER = "open"
-NOTICE_TOPIC = "notice"
 WRITE_ATTEMPTS = 3
 
 
@@ -107,7 +109,10 @@ def open_case(
                 timers=_timers_starting(machine, None, machine.initial, now),
             )
             try:
-                _, event_id = uow.repo.add_case(kind, reference, attributes, change)
+                case_id, event_id = uow.repo.add_case(kind, reference, attributes, change)
+                apply_effects(
+                    uow.repo, applied(case_id, reference, kind, attributes, change, event_id)
+                )
                 uow.commit()
             except IntegrityError:
                 if idempotency_key is None:
@@ -132,53 +137,116 @@ def fire(
     """
     given_payload = _json_object(payload or {}, "payload")
     for _ in range(WRITE_ATTEMPTS):
-        now = ctx.clock.now()
         with ctx.uow() as uow:
-            replay = _replay(uow.repo, idempotency_key, reference, trigger)
-            if replay is not None:
-                return replay
-            case = uow.repo.case_by_reference(reference)
-            if case is None:
-                raise UnknownCase(reference)
-            machine = ctx.machine(case.kind)
             try:
-                fired = fire_machine_on(machine, _view(case), trigger, given_payload, now)
-            except (TransitionNotAllowed, GuardFailed):
-                # The same key may have committed since the check above, moving the case: the
-                # answer is then its first result, not a refusal.
-                replay = _replay(uow.repo, idempotency_key, reference, trigger)
-                if replay is not None:
-                    return replay
-                raise
-            change = build_change(
-                machine,
-                fired,
-                actor,
-                given_payload,
-                idempotency_key,
-                now,
-                case.reference,
-                case.data,
-            )
-            try:
-                event_id = uow.repo.write_transition(case.id, case.version, change)
-                uow.commit()
+                result = fire_in(
+                    ctx, uow, reference, trigger, actor, given_payload, idempotency_key
+                )
+                if not result.replayed:
+                    uow.commit()
             except VersionConflict:
                 continue
             except IntegrityError:
                 if idempotency_key is None:
                     raise
-                continue
-            return FireResult(
-                case.reference,
-                trigger,
-                change.from_state,
-                change.to_state,
-                case.version + 1,
-                event_id,
-                now,
-            )
+                continue  # the same key committed meanwhile: answer with its result
+            return result
     raise StaleVersion(reference, WRITE_ATTEMPTS)
+
+
+def fire_in(
+    ctx: Context,
+    uow: UnitOfWork,
+    reference: str,
+    trigger: str,
+    actor: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None = None,
+) -> FireResult:
+    """`fire` inside an open unit of work, which the caller commits: for services that write
+    more in the same transaction. Raises `VersionConflict` on a stale read."""
+    now = ctx.clock.now()
+    replay = _replay(uow.repo, idempotency_key, reference, trigger)
+    if replay is not None:
+        return replay
+    case = uow.repo.case_by_reference(reference)
+    if case is None:
+        raise UnknownCase(reference)
+    machine = ctx.machine(case.kind)
+    try:
+        fired = fire_machine_on(machine, _view(case), trigger, payload, now)
+    except (TransitionNotAllowed, GuardFailed):
+        # The same key may have committed since the check above, moving the case: the answer
+        # is then its first result, not a refusal.
+        replay = _replay(uow.repo, idempotency_key, reference, trigger)
+        if replay is not None:
+            return replay
+        raise
+    change = build_change(
+        machine, fired, actor, payload, idempotency_key, now, case.reference, case.data
+    )
+    event_id = uow.repo.write_transition(case.id, case.version, change)
+    apply_effects(
+        uow.repo, applied(case.id, case.reference, case.kind, case.data, change, event_id)
+    )
+    return FireResult(
+        case.reference, trigger, change.from_state, change.to_state, case.version + 1, event_id, now
+    )
+
+
+def applied(
+    case_id: int,
+    reference: str,
+    kind: str,
+    data: Mapping[str, Any],
+    change: Change,
+    event_id: int,
+) -> Applied:
+    """What the effects of a kind are told of a change just written."""
+    return Applied(
+        case_id=case_id,
+        reference=reference,
+        kind=kind,
+        trigger=change.trigger,
+        from_state=change.from_state,
+        to_state=change.to_state,
+        payload=change.payload,
+        data=change.data if change.data is not None else data,
+        event_id=event_id,
+        at=change.at,
+    )
+
+
+def record_message(
+    ctx: Context,
+    uow: UnitOfWork,
+    case: Case,
+    trigger: str,
+    actor: str,
+    payload: dict[str, Any],
+    legal_basis: str,
+    idempotency_key: str | None = None,
+) -> FireResult:
+    """Put a message that changes nothing (a court decision arriving after the lapse) in the
+    case's history: an event whose state before and after is the same; its timers run on.
+    Raises `VersionConflict` if the case moved since it was read."""
+    now = ctx.clock.now()
+    running = tuple(timer.name for timer in uow.repo.timers_of(case.id, TimerStatus.PENDING))
+    change = Change(
+        trigger=trigger,
+        from_state=case.state,
+        to_state=case.state,
+        actor=actor,
+        payload=payload,
+        legal_basis=legal_basis,
+        idempotency_key=idempotency_key,
+        at=now,
+        keep_timers=running,
+    )
+    event_id = uow.repo.write_transition(case.id, case.version, change)
+    return FireResult(
+        case.reference, trigger, case.state, case.state, case.version + 1, event_id, now
+    )
 
 
 def describe(ctx: Context, reference: str) -> CaseDetail:

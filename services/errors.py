@@ -60,3 +60,49 @@ class IdempotencyConflict(DomainError):
 class InvalidInput(DomainError):
     status = 422
     code = "invalid_input"
+
+
+class UnknownReferenceData(DomainError):
+    """A prison, UIEPE, facility or convention code that is not in the reference data."""
+
+    status = 422
+    code = "unknown_reference_data"
+
+
+class NotCovered(DomainError):
+    """The UIEPE's allocation cannot cover the maximum cost of a place (art. 13 co. 6)."""
+
+    status = 409
+    code = "not_covered"
+
+
+class OutOfProtocolOrder(DomainError):
+    """An earlier application of the same UIEPE is still waiting (art. 12 co. 5)."""
+
+    status = 409
+    code = "out_of_protocol_order"
+
+
+class PlaceUnavailable(DomainError):
+    status = 409
+    code = "place_unavailable"
+
+
+class LateDecision(DomainError):
+    """A court decision for an attestation that no longer waits for one: recorded in the case
+    history, never applied (art. 12 co. 9-10)."""
+
+    status = 409
+    code = "late_decision"
+
+    def __init__(self, reference: str, state: str, since: str) -> None:
+        super().__init__(
+            f"decision on {reference} not applied: the case is '{state}' since {since}; "
+            "recorded as a late message"
+        )
+        self.reference, self.state, self.since = reference, state, since
+
+
+class BudgetRefused(DomainError):
+    status = 409
+    code = "budget_refused"

@@ -17,11 +17,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from documents.render import data_it, render_notice
+from services.applied import NOTICE_TOPIC
 from services.context import Context
-from services.engine import NOTICE_TOPIC
 from services.errors import UnknownCase
+from services.notice_data import KIND_CONTEXT
 from storage.models import Document, OutboxMessage
 from storage.repository import Repository
+from storage.unit_of_work import UnitOfWork
 
 MAX_ATTEMPTS = 3
 
@@ -62,7 +64,7 @@ def render_pending_notices(
             last_id, attempts = message.id, message.attempts
             now = ctx.clock.now()
             try:
-                document = _render(ctx, uow.repo, message, office, now)
+                document = _render(ctx, uow, message, office, now)
             except Exception as error:
                 uow.rollback()
                 uow.repo.record_outbox_failure(
@@ -92,8 +94,11 @@ def document_for(ctx: Context, reference: str) -> list[Document]:
 
 
 def _render(
-    ctx: Context, repo: Repository, message: OutboxMessage, office: Office, now: datetime
+    ctx: Context, uow: UnitOfWork, message: OutboxMessage, office: Office, now: datetime
 ) -> Document:
+    """The notice's document. `office` signs it unless the case's kind names who does (a
+    placement's competent UIEPE)."""
+    repo = uow.repo
     case = repo.case_by_id(message.case_id)
     event = repo.event(message.event_id)
     machine = ctx.machine(case.kind)
@@ -115,6 +120,9 @@ def _render(
             "legal_basis": event.legal_basis,
         },
     }
+    kind_context = KIND_CONTEXT.get(case.kind)
+    if kind_context is not None:
+        context.update(kind_context(uow, case, event, now))
     rendered = render_notice(template, context)
     return Document(
         outbox_id=message.id,

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from machines.calendar import rome_date
 from machines.spec import CaseMachine, CaseView
+from services.applied import NOTICE_TOPIC
 from services.context import Context
-from services.engine import NOTICE_TOPIC, build_change, fire_machine_on
+from services.effects import apply_effects
+from services.engine import applied, build_change, fire_machine_on
 from storage.models import Timer
 from storage.repository import DueTimer, NewOutbox, Repository, VersionConflict, Write
 from storage.unit_of_work import UnitOfWork
@@ -107,9 +107,7 @@ def _sweep_each(
             try:
                 decided = _decide(ctx, timer, now)
                 if isinstance(decided, Write):
-                    uow.repo.write_transition(
-                        decided.case_id, decided.seen_version, decided.change, timer.id
-                    )
+                    _write(uow.repo, [(timer, decided)])
                 else:
                     _without_move(uow.repo, timer, decided, now)
                 uow.commit()
@@ -190,21 +188,45 @@ def _write_isolated(
     max_attempts: int,
     report: SweepReport,
 ) -> tuple[int, int]:
-    """Write the decided firings; return (fired, failed writes)."""
+    """Write the decided firings with their effects; return (fired, failed writes)."""
     try:
         with uow.session.begin_nested():
-            return len(uow.repo.write_transitions([write for _, write in decided])), 0
-    except SQLAlchemyError:
+            return _write(uow.repo, decided), 0
+    except Exception:
         pass  # one of them is bad: find it, each write under its own savepoint
     fired = failed = 0
     for timer, write in decided:
         try:
             with uow.session.begin_nested():
-                fired += len(uow.repo.write_transitions([write]))
-        except SQLAlchemyError as error:
+                fired += _write(uow.repo, [(timer, write)])
+        except VersionConflict:
+            continue  # its case moved since the claim: the timer stays pending
+        except Exception as error:
             _record_failure(uow.repo, timer, error, now, max_attempts, report)
             failed += 1
     return fired, failed
+
+
+def _write(repo: Repository, decided: list[tuple[DueTimer, Write]]) -> int:
+    """Write the firings (one statement on PostgreSQL) and apply their kinds' effects; return
+    how many were written. A single firing whose case moved raises `VersionConflict`."""
+    written = repo.write_transitions([write for _, write in decided])
+    if len(decided) == 1 and not written:
+        raise VersionConflict(decided[0][1].case_id)
+    for timer, write in decided:
+        if write.case_id in written:
+            apply_effects(
+                repo,
+                applied(
+                    timer.case_id,
+                    timer.reference,
+                    timer.kind,
+                    timer.data,
+                    write.change,
+                    written[write.case_id],
+                ),
+            )
+    return len(written)
 
 
 def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | NewOutbox | None:

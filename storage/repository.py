@@ -316,7 +316,9 @@ class Repository:
 
     # cases ------------------------------------------------------------------------------------
     def case_by_reference(self, reference: str) -> Case | None:
-        return self.session.scalars(select(Case).where(Case.reference == reference)).one_or_none()
+        """The case as stored now (a row read earlier in the session is refreshed)."""
+        query = select(Case).where(Case.reference == reference)
+        return self.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
     def cases(self, kind: str | None, state: str | None, limit: int) -> Sequence[Case]:
         query = select(Case).order_by(Case.id).limit(limit)
@@ -527,10 +529,14 @@ class Repository:
             .where(TIMERS.c.id == timer.id)
             .values(status=TimerStatus.FIRED, resolved_at=at)
         )
+        self.add_outbox(timer.case_id, timer.created_by_event_id, message, at)
+
+    def add_outbox(self, case_id: int, event_id: int, message: NewOutbox, at: datetime) -> None:
+        """Queue `message` for case `case_id`, linked to event `event_id`."""
         self.session.execute(
             insert(OUTBOX).values(
-                case_id=timer.case_id,
-                event_id=timer.created_by_event_id,
+                case_id=case_id,
+                event_id=event_id,
                 topic=message.topic,
                 payload=message.payload,
                 status=OutboxStatus.PENDING,
@@ -624,6 +630,14 @@ class Repository:
             .where(and_(OUTBOX.c.id == outbox_id, OUTBOX.c.status == OutboxStatus.PENDING))
             .values(status=OutboxStatus.DONE, processed_at=at)
         )
+
+    def mark_outbox_done_many(self, ids: Sequence[int], at: datetime) -> None:
+        if ids:
+            self.session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.DONE, processed_at=at)
+            )
 
     def record_outbox_failure(
         self, outbox_id: int, error: str, give_up: bool, at: datetime

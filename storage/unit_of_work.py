@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import is_postgresql, make_session_factory
+from storage.placements import PlacementRepository
 from storage.repository import Repository
 
 
@@ -29,6 +30,10 @@ class UnitOfWork:
     @property
     def repo(self) -> Repository:
         return Repository(self.session, self.postgresql)
+
+    @property
+    def placements(self) -> PlacementRepository:
+        return PlacementRepository(self.session, self.postgresql)
 
     def __enter__(self) -> UnitOfWork:
         if self._session is not None:

@@ -51,7 +51,7 @@ EVERYTHING: dict[str, Any] = {
     "protocol_number": "UIEPE-RM/2026/123",
     "protocol_at": "2026-03-02T10:15:00+01:00",
     "reason": "documentazione incompleta",
-    "facility": "FAC-7",
+    "convention": "CONV-7",
     "place": "FAC-7/3",
     "decided_on": "2026-03-20",
     "commitment_signed": True,
@@ -130,8 +130,8 @@ def test_attestation_validity_runs_across_the_transmission_and_funding_warns_30_
     assert warning.due_at(stay, date(2026, 3, 25)) == lapse_instant(date(2026, 10, 26))
 
 
-def test_releasing_a_place_signals_a_reallocation() -> None:
-    freeing = {t.trigger for t in MACHINE.transitions if "reallocate" in t.signals}
-    assert freeing == {"reject", "lapse", "leave", "funding_end", "withdraw"}
+def test_freeing_a_place_or_joining_the_queue_signals_a_reallocation() -> None:
+    signalling = {t.trigger for t in MACHINE.transitions if "reallocate" in t.signals}
+    assert signalling == {"admit", "reject", "lapse", "leave", "funding_end", "withdraw"}
     pending_withdrawal = MACHINE.fire("withdraw", given(S.QUEUED, {}))
     assert pending_withdrawal.transition.signals == ()  # no place was held yet

@@ -1,0 +1,90 @@
+"""What the notices of a kind need beyond the case and its event: for placements, the
+competent UIEPE (which signs them), the application, the place and the stay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from documents.render import data_it
+from machines.funding import stay_cost
+from storage.models import Case, CaseEvent
+from storage.placements import PlacementRepository
+from storage.unit_of_work import UnitOfWork
+
+KindContext = Callable[[UnitOfWork, Case, CaseEvent, datetime], dict[str, Any]]
+
+
+def placement_context(
+    uow: UnitOfWork, case: Case, event: CaseEvent, now: datetime
+) -> dict[str, Any]:
+    """`ufficio`/`luogo_data` of the competent UIEPE, and `istanza`, `posto` (None before an
+    attestation), `presenze` (None before the entry), `liberato_da`, `decisione`, `motivo`."""
+    repo: PlacementRepository = uow.placements
+    application = repo.application(case.id)
+    if application is None:
+        raise ValueError(f"{case.reference} has no application record")
+    office = repo.office_by_id(application.office_id)
+    prison = repo.prison_by_id(application.prison_id)
+    reservation = repo.last_reservation(case.id)
+    posto = presenze = liberato_da = None
+    if reservation is not None:
+        convention = repo.convention_by_id(reservation.convention_id)
+        facility = repo.facility_by_id(convention.facility_id)
+        posto = {
+            "struttura": facility.name,
+            "ente_gestore": facility.operator,
+            "indirizzo": facility.address,
+            "sezione": facility.section,
+            "convenzione": convention.code,
+            "numero": reservation.place,
+            "tariffa": reservation.daily_rate,
+            "rilasciata_il": reservation.issued_on,
+            "valida_fino_al": reservation.valid_until,
+            "ingresso": reservation.entered_on,
+            "fine_finanziamento": reservation.funded_until,
+            "uscita": reservation.left_on,
+            "impegno": reservation.committed,
+            "anno_finanziario": reservation.budget_year,
+        }
+        if reservation.entered_on is not None:
+            register = repo.presences(reservation.id)
+            present = sum(register.values())
+            presenze = {
+                "giorni": present,
+                "assenze": len(register) - present,
+                "giorni_assenza": sorted(day for day, here in register.items() if not here),
+                "importo": stay_cost(present, reservation.daily_rate),
+            }
+        if reservation.freed_by_case_id is not None:
+            liberato_da = uow.repo.case_by_id(reservation.freed_by_case_id).reference
+    payload = event.payload
+    return {
+        "ufficio": office.name,
+        "luogo_data": f"{office.place}, {data_it(now)}",
+        "uiepe": {"codice": office.code, "nome": office.name, "sede": office.place},
+        "istanza": {
+            "istituto": prison.name,
+            "autorita": application.court,
+            "presentata_il": application.filed_on,
+            "protocollo": (
+                None
+                if application.protocol_number is None
+                else f"{application.protocol_number}/{application.protocol_year}"
+            ),
+            "protocollata_il": application.protocol_at,
+        },
+        "posto": posto,
+        "presenze": presenze,
+        "liberato_da": liberato_da,
+        "decisione": {
+            "data": payload.get("decided_on"),
+            "autorita": payload.get("court"),
+            "numero": payload.get("file_number"),
+        },
+        "motivo": payload.get("reason"),
+    }
+
+
+KIND_CONTEXT: Mapping[str, KindContext] = {"placement": placement_context}

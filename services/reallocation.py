@@ -1,0 +1,150 @@
+"""Reallocation: each UIEPE's waiting applications get attestations strictly in protocol order
+while places and coverage last (art. 12 co. 4-5 and 9, art. 13 co. 6 D.M. 128/2025).
+
+One attestation per transaction. Each one locks the UIEPE's allocation row first (PostgreSQL;
+SQLite's BEGIN IMMEDIATE already serializes writers), so two reallocations of one UIEPE take
+turns and see each other's reservations; the database's partial unique indexes are the last
+word on "one holder per place". The attestation is transmitted to the court in the same
+transaction. Deterministic (the head of the queue, the first usable place by a fixed order)
+and idempotent: a second run finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from machines.calendar import rome_date
+from services import engine
+from services.context import Context
+from services.errors import UnknownReferenceData
+from services.reservations import max_cost
+from storage.placements import FreePlace
+from storage.repository import VersionConflict
+
+ACTOR = "uiepe:riassegnazione"
+TOPIC = "reallocate"
+
+
+@dataclass(frozen=True)
+class Attested:
+    reference: str
+    office: str
+    facility: str
+    convention: str
+    place: int
+    protocol_number: int
+    reassigned_from: str | None  # the case whose place this was, if it was freed
+
+
+@dataclass
+class ReallocationReport:
+    attested: list[Attested] = field(default_factory=list)
+    waiting: dict[str, int] = field(default_factory=dict)  # office -> applications left queued
+    stopped_by: dict[str, str] = field(default_factory=dict)  # office -> why the queue stopped
+    signals: int = 0  # reallocate outbox rows consumed
+
+
+def reallocate(
+    ctx: Context,
+    offices: list[str] | None = None,
+    progress: Callable[[Attested], None] | None = None,
+) -> ReallocationReport:
+    """Serve the queues of `offices` (codes; None: every UIEPE with a queue)."""
+    report = ReallocationReport()
+    with ctx.uow() as uow:
+        repo = uow.placements
+        if offices is None:
+            ids = list(repo.offices_with_queue())
+        else:
+            ids = []
+            for code in offices:
+                office = repo.office(code)
+                if office is None:
+                    raise UnknownReferenceData(f"unknown UIEPE '{code}'")
+                ids.append(office.id)
+    for office_id in ids:
+        _serve(ctx, office_id, report, progress)
+    return report
+
+
+def reallocate_signalled(
+    ctx: Context, progress: Callable[[Attested], None] | None = None
+) -> ReallocationReport:
+    """Serve the UIEPEs whose queues a change signalled (a place freed, an application
+    admitted), then mark those signals done. A crash before that leaves them pending: the next
+    run serves the same queues again, which changes nothing already done."""
+    with ctx.uow() as uow:
+        signals = uow.placements.pending_signals(TOPIC)
+    office_codes = sorted({code for _, code in signals})
+    report = reallocate(ctx, office_codes, progress) if office_codes else ReallocationReport()
+    with ctx.uow() as uow:
+        uow.repo.mark_outbox_done_many([message_id for message_id, _ in signals], ctx.clock.now())
+        uow.commit()
+    report.signals = len(signals)
+    return report
+
+
+def _serve(
+    ctx: Context,
+    office_id: int,
+    report: ReallocationReport,
+    progress: Callable[[Attested], None] | None,
+) -> None:
+    while True:
+        with ctx.uow() as uow:
+            repo = uow.placements
+            office = repo.office_by_id(office_id)
+            today = rome_date(ctx.clock.now())
+            allocation = repo.allocation(today.year, office_id, lock=True)
+            head = repo.queue(office_id, limit=1)
+            if not head:
+                report.waiting[office.code] = 0
+                return
+            if allocation is None:
+                report.stopped_by[office.code] = f"no allocation for {today.year}"
+                report.waiting[office.code] = len(repo.queue(office_id))
+                return
+            application, reference = head[0]
+            available = allocation.amount - repo.usage(today.year, office_id).committed
+            places = repo.free_places(office_id, today)
+            chosen = _first_covered(places, available)
+            if chosen is None:
+                report.stopped_by[office.code] = (
+                    "no free place in force" if not places else "allocation does not cover a place"
+                )
+                report.waiting[office.code] = len(repo.queue(office_id))
+                return
+            freed = repo.last_release_of(chosen.convention.id, chosen.place)
+            freed_from = None if freed is None else uow.repo.case_by_id(freed.case_id).reference
+            payload = {
+                "convention": chosen.convention.code,
+                "facility": chosen.facility.code,
+                "place": chosen.place,
+            }
+            try:
+                engine.fire_in(ctx, uow, reference, "attest", ACTOR, payload, f"attest:{reference}")
+                engine.fire_in(ctx, uow, reference, "transmit", ACTOR, {}, f"transmit:{reference}")
+            except VersionConflict:
+                continue  # the case moved meanwhile (withdrawn?): look at the queue again
+            uow.commit()
+            assert application.protocol_number is not None
+            attested = Attested(
+                reference=reference,
+                office=office.code,
+                facility=chosen.facility.code,
+                convention=chosen.convention.code,
+                place=chosen.place,
+                protocol_number=application.protocol_number,
+                reassigned_from=freed_from,
+            )
+        report.attested.append(attested)
+        if progress is not None:
+            progress(attested)
+
+
+def _first_covered(places: list[FreePlace], available: Decimal) -> FreePlace | None:
+    """The first free place, in the order `free_places` gives, whose maximum cost the
+    allocation still covers (art. 13 co. 6)."""
+    return next((p for p in places if max_cost(p.convention.daily_rate) <= available), None)

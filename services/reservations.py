@@ -1,0 +1,243 @@
+"""The effects of placement transitions on applications, places and money (D.M. 128/2025
+arts. 11-13), written in the transaction of the transition itself, whoever fires it.
+
+- open: the application row (prison, competent UIEPE, court, filing date);
+- register: its protocol number and timestamp (art. 12 co. 5);
+- attest: the place reserved and its maximum cost committed against the UIEPE's allocation,
+  strictly in protocol order (art. 12 co. 4-6, art. 13 co. 6);
+- reject, lapse, withdraw: the place and the commitment released (art. 12 co. 9-10);
+- enter: the commitment cut to the exact funded period (art. 11 co. 4);
+- leave, funding_end: the stay closed; what it costs is the days of presence x the rate
+  (art. 13 co. 5, art. 14).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+
+from machines.calendar import rome_date
+from machines.funding import stay_cost
+from machines.placement import FUNDED_STAY, VALIDITY
+from services.applied import NOTICE_TOPIC, Applied, Effect
+from services.errors import (
+    InvalidInput,
+    NotCovered,
+    OutOfProtocolOrder,
+    PlaceUnavailable,
+    UnknownReferenceData,
+)
+from storage.models import Application, Reservation, ReservationStatus
+from storage.placements import PlacementRepository
+from storage.repository import NewOutbox, Repository
+
+
+@cache
+def max_funded_days() -> int:
+    """The longest eight-month funded period (art. 11 co. 4), over every start day of a leap
+    cycle: what an attestation commits before the entry date is known."""
+    start = date(2024, 1, 1)
+    return max(
+        (FUNDED_STAY.last_day(day) - day).days + 1
+        for day in (start + timedelta(days=n) for n in range(4 * 366))
+    )
+
+
+def max_cost(daily_rate: Decimal) -> Decimal:
+    return stay_cost(max_funded_days(), daily_rate)
+
+
+def _placements(repo: Repository) -> PlacementRepository:
+    return PlacementRepository(repo.session, repo.postgresql)
+
+
+def _application(placements: PlacementRepository, applied: Applied) -> Application:
+    application = placements.application(applied.case_id)
+    if application is None:
+        raise InvalidInput(f"{applied.reference} has no application record")
+    return application
+
+
+def _opened(repo: Repository, applied: Applied) -> None:
+    placements = _placements(repo)
+    code = str(applied.payload.get("prison") or "")
+    prison = placements.prison(code)
+    if prison is None:
+        raise UnknownReferenceData(f"unknown prison '{code}'")
+    court = str(applied.payload.get("court") or "").strip()
+    if not court:
+        raise InvalidInput("the application names no court (Autorità giudiziaria)")
+    try:
+        filed_on = date.fromisoformat(str(applied.data["filed_on"]))
+    except (KeyError, ValueError) as error:
+        raise InvalidInput(f"the application has no valid filing date: {error}") from error
+    repo.session.add(
+        Application(
+            case_id=applied.case_id,
+            prison_id=prison.id,
+            office_id=prison.office_id,
+            court=court,
+            filed_on=filed_on,
+        )
+    )
+    repo.session.flush()
+
+
+def _registered(repo: Repository, applied: Applied) -> None:
+    application = _application(_placements(repo), applied)
+    try:
+        protocol_at = datetime.fromisoformat(str(applied.payload["protocol_at"]))
+        number = int(applied.payload["protocol_number"])
+    except (KeyError, ValueError) as error:
+        raise InvalidInput(f"protocol number or timestamp not valid: {error}") from error
+    if protocol_at.tzinfo is None:
+        raise InvalidInput("the protocol timestamp needs its time zone")
+    application.protocol_year = rome_date(protocol_at).year
+    application.protocol_number = number
+    application.protocol_at = protocol_at
+    repo.session.flush()
+
+
+def _attested(repo: Repository, applied: Applied) -> None:
+    """Reserve the place and commit its maximum cost (art. 12 co. 4-6, art. 13 co. 6)."""
+    placements = _placements(repo)
+    application = _application(placements, applied)
+    issued_on = rome_date(applied.at)
+    allocation = placements.allocation(issued_on.year, application.office_id, lock=True)
+    if allocation is None:
+        raise NotCovered(f"no allocation for the UIEPE in {issued_on.year} (art. 13 co. 1)")
+    waiting = placements.queue(application.office_id, limit=1)
+    if waiting and _protocol_key(waiting[0][0]) < _protocol_key(application):
+        raise OutOfProtocolOrder(
+            f"{waiting[0][1]} comes first in the UIEPE's protocol (art. 12 co. 5 D.M. 128/2025)"
+        )
+    code = str(applied.payload["convention"])
+    convention = placements.convention(code)
+    if convention is None or convention.office_id != application.office_id:
+        raise UnknownReferenceData(f"no convention '{code}' of the competent UIEPE")
+    facility = placements.facility_by_id(convention.facility_id)
+    place = int(applied.payload["place"])
+    if not convention.valid_from <= issued_on <= convention.valid_until:
+        raise PlaceUnavailable(f"convention {code} is not in force on {issued_on}")
+    if not facility.registered or facility.suspended:
+        raise PlaceUnavailable(f"facility {facility.code} is not registered or is suspended")
+    if not 1 <= place <= convention.places:
+        raise PlaceUnavailable(f"convention {code} has places 1-{convention.places}")
+    cost = max_cost(convention.daily_rate)
+    available = (
+        allocation.amount - placements.usage(issued_on.year, application.office_id).committed
+    )
+    if cost > available:
+        raise NotCovered(
+            f"EUR {cost} needed, EUR {available} left of the UIEPE's allocation "
+            "(art. 13 co. 6 D.M. 128/2025)"
+        )
+    freed = placements.last_release_of(convention.id, place)
+    placements.add_reservation(
+        Reservation(
+            case_id=applied.case_id,
+            convention_id=convention.id,
+            place=place,
+            office_id=application.office_id,
+            budget_year=issued_on.year,
+            daily_rate=convention.daily_rate,
+            committed=cost,
+            status=ReservationStatus.ACTIVE,
+            issued_on=issued_on,
+            valid_until=VALIDITY.last_day(issued_on),
+            freed_by_case_id=None if freed is None else freed.case_id,
+            created_by_event_id=applied.event_id,
+        )
+    )
+    if freed is not None:
+        repo.add_outbox(
+            applied.case_id,
+            applied.event_id,
+            NewOutbox(NOTICE_TOPIC, {"template": "riassegnazione", "reference": applied.reference}),
+            applied.at,
+        )
+
+
+def _protocol_key(application: Application) -> tuple[datetime, int]:
+    if application.protocol_at is None or application.protocol_number is None:
+        raise InvalidInput(f"application of case {application.case_id} has no protocol")
+    return application.protocol_at, application.protocol_number
+
+
+def _released(repo: Repository, applied: Applied) -> None:
+    """The attestation loses effect: the place and its commitment are freed (art. 12 co. 9-10)."""
+    placements = _placements(repo)
+    reservation = placements.active_reservation(applied.case_id)
+    if reservation is not None:  # a withdrawal before any attestation holds nothing
+        placements.close_reservation(
+            reservation.id, ReservationStatus.RELEASED, Decimal("0.00"), applied.event_id
+        )
+
+
+def _entered(repo: Repository, applied: Applied) -> None:
+    """The funded stay starts today: commit exactly its eight months (art. 11 co. 4)."""
+    reservation = _held(repo, applied)
+    entered_on = rome_date(applied.at)
+    reservation.entered_on = entered_on
+    reservation.funded_until = FUNDED_STAY.last_day(entered_on)
+    days = (reservation.funded_until - entered_on).days + 1
+    reservation.committed = stay_cost(days, reservation.daily_rate)
+    repo.session.flush()
+
+
+def _ended(repo: Repository, applied: Applied) -> None:
+    """The stay ends: days the facility did not report are days of presence (it reports the
+    absences); the commitment becomes what those days cost (art. 13 co. 5)."""
+    placements = _placements(repo)
+    reservation = _held(repo, applied)
+    assert reservation.entered_on is not None and reservation.funded_until is not None
+    if applied.trigger == "funding_end":
+        left_on = reservation.funded_until + timedelta(days=1)
+    else:
+        left_on = _left_on(applied, reservation.entered_on)
+    last_paid = min(left_on - timedelta(days=1), reservation.funded_until)
+    reported = placements.presences(reservation.id)
+    if any(day >= left_on for day in reported):
+        raise InvalidInput(f"presence is reported after the exit on {left_on}")
+    unreported = {
+        reservation.entered_on + timedelta(days=n): True
+        for n in range((last_paid - reservation.entered_on).days + 1)
+    }
+    placements.record_presences(
+        reservation.id, {day: True for day in unreported if day not in reported}
+    )
+    reservation.left_on = left_on
+    repo.session.flush()
+    spent = stay_cost(placements.present_days(reservation.id), reservation.daily_rate)
+    placements.close_reservation(reservation.id, ReservationStatus.ENDED, spent, applied.event_id)
+
+
+def _left_on(applied: Applied, entered_on: date) -> date:
+    try:
+        left_on = date.fromisoformat(str(applied.payload["left_on"]))
+    except (KeyError, ValueError) as error:
+        raise InvalidInput(f"left_on is not a date: {error}") from error
+    if not entered_on <= left_on <= rome_date(applied.at):
+        raise InvalidInput(f"left_on must be between the entry ({entered_on}) and today")
+    return left_on
+
+
+def _held(repo: Repository, applied: Applied) -> Reservation:
+    reservation = _placements(repo).active_reservation(applied.case_id)
+    if reservation is None:
+        raise InvalidInput(f"{applied.reference} holds no place")
+    return reservation
+
+
+EFFECTS: dict[str, Effect] = {
+    "open": _opened,
+    "register": _registered,
+    "attest": _attested,
+    "reject": _released,
+    "lapse": _released,
+    "withdraw": _released,
+    "enter": _entered,
+    "leave": _ended,
+    "funding_end": _ended,
+}

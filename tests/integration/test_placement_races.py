@@ -1,0 +1,155 @@
+"""Races on PostgreSQL (D.M. 128/2025 art. 12): a court decision against the lapse timer, and
+two reallocations at once. Each round starts both sides at a barrier."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from machines.registry import load_machines
+from services import engine, placements, reallocation, reference, timers
+from services.clock import FixedClock
+from services.context import Context
+from services.errors import LateDecision
+from services.placements import Outcome
+from storage.database import make_engine
+from storage.models import Reservation, TimerStatus
+from tests.support.placements import COURT_TO, load_reference, queued
+
+pytestmark = pytest.mark.postgres
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+BIG = {
+    "conventions": [
+        {
+            "code": "CONV-TO-2",
+            "office": "UIEPE-TO",
+            "facility": "FAC-TO-1",
+            "daily_rate": "45.00",
+            "places": 3,
+            "valid_from": "2026-01-01",
+            "valid_until": "2027-12-31",
+        }
+    ]
+}
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[Engine]:
+    db = make_engine(postgres_url)
+    yield db
+    db.dispose()
+
+
+def context(db: Engine) -> Context:
+    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(MONDAY))
+    load_reference(ctx)
+    reference.load(ctx, BIG)  # 4 places at UIEPE-TO
+    return ctx
+
+
+def race(*sides: Callable[[], Any]) -> list[Any]:
+    """Run the sides at once; each result is its return value or the exception it raised."""
+    barrier = threading.Barrier(len(sides))
+    results: list[Any] = [None] * len(sides)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = sides[index]()
+        except Exception as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sides))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+SWEEP_DELAYS = (0.0, 0.05, 0.0, 0.005, 0.0, 0.1, 0.0, 0.01)
+
+
+def _later(delay: float, call: Callable[..., Any], *args: Any) -> Any:
+    time.sleep(delay)
+    return call(*args)
+
+
+def test_a_decision_racing_the_lapse_timer_ends_in_exactly_one_outcome(pg: Engine) -> None:
+    ctx = context(pg)
+    clock = ctx.clock
+    assert isinstance(clock, FixedClock)
+    outcomes = []
+    for round_ in range(8):
+        clock.instant = MONDAY
+        case = queued(ctx)
+        (attested,) = reallocation.reallocate(ctx).attested
+        assert attested.reference == case
+        (timer,) = engine.describe(ctx, case).pending_timers
+        clock.instant = timer.due_at  # the decision arrives at the very instant of the lapse
+
+        decide = partial(
+            placements.record_decision,
+            ctx,
+            case,
+            Outcome.GRANTED,
+            date(2026, 5, 2),
+            COURT_TO,
+            "cancelleria",
+            None,
+            f"decision-{round_}",
+        )
+        # The sweep starts a little later in some rounds, so that either side can win.
+        delay = SWEEP_DELAYS[round_ % len(SWEEP_DELAYS)]
+        decision, sweep = race(decide, partial(_later, delay, timers.sweep, ctx, timer.due_at))
+        detail = engine.describe(ctx, case)
+        moves = [e for e in detail.history if e.from_state == "at_court"]
+        assert len(moves) == 1, [e.trigger for e in detail.history]
+        with ctx.uow() as uow:
+            (held,) = uow.session.scalars(
+                select(Reservation).where(Reservation.case_id == detail.case.id)
+            )
+            statuses = {t.status for t in uow.repo.timers_of(detail.case.id)}
+        if detail.case.state == "granted":
+            assert isinstance(decision, engine.FireResult) and not decision.replayed
+            assert held.status == "active"
+            assert statuses == {TimerStatus.CANCELLED}
+        else:
+            assert detail.case.state == "lapsed"
+            assert isinstance(decision, LateDecision), decision
+            assert held.status == "released"
+            assert detail.history[-1].trigger == "late_decision"
+            assert statuses == {TimerStatus.FIRED}
+        assert not isinstance(sweep, Exception), sweep
+        outcomes.append(detail.case.state)
+        if detail.case.state == "granted":  # free the place for the next round
+            placements.withdraw(ctx, case, "istituto")
+    assert set(outcomes) == {"granted", "lapsed"}, outcomes  # both orders were exercised
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_two_reallocations_at_once_never_give_a_place_to_two_people(
+    pg: Engine, round_: int
+) -> None:
+    ctx = context(pg)
+    waiting = [queued(ctx) for _ in range(7)]  # 7 applicants, 4 places
+    first, second = race(
+        lambda: reallocation.reallocate(ctx, ["UIEPE-TO"]),
+        lambda: reallocation.reallocate(ctx, ["UIEPE-TO"]),
+    )
+    assert not isinstance(first, Exception), first
+    assert not isinstance(second, Exception), second
+    attested = [a.reference for a in first.attested + second.attested]
+    assert sorted(attested) == sorted(waiting[:4])  # the first four in protocol order
+    with ctx.uow() as uow:
+        held = list(uow.session.scalars(select(Reservation).where(Reservation.status == "active")))
+    places = {(r.convention_id, r.place) for r in held}
+    assert len(held) == len(places) == 4
+    assert [engine.describe(ctx, r).case.state for r in waiting[4:]] == ["queued"] * 3

@@ -1,0 +1,381 @@
+"""Funded placements through the services, on SQLite and PostgreSQL, with an injected clock
+(D.M. 128/2025 arts. 11-14)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from machines.calendar import lapse_instant
+from machines.registry import load_machines
+from services import budget, engine, placements, reallocation, timers
+from services.clock import FixedClock
+from services.context import Context
+from services.errors import (
+    BudgetRefused,
+    GuardFailed,
+    LateDecision,
+    NotCovered,
+    OutOfProtocolOrder,
+    TransitionNotAllowed,
+)
+from services.placements import Outcome
+from services.reservations import max_funded_days
+from storage.models import OutboxMessage, Presence, Reservation
+from tests.support.placements import ASSESSMENT, COURT_RM, COURT_TO, load_reference, queued
+
+# 10:00 in Rome on a Monday
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def pctx(db: Engine) -> Context:
+    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(MONDAY))
+    load_reference(ctx)
+    return ctx
+
+
+def clock_of(ctx: Context) -> FixedClock:
+    assert isinstance(ctx.clock, FixedClock)
+    return ctx.clock
+
+
+def state(ctx: Context, reference: str) -> str:
+    return engine.describe(ctx, reference).case.state
+
+
+def reservations(ctx: Context) -> list[Reservation]:
+    with ctx.uow() as uow:
+        return list(uow.session.scalars(select(Reservation).order_by(Reservation.id)))
+
+
+def active(ctx: Context) -> dict[str, tuple[str, int]]:
+    """reference -> (convention id, place) of every active reservation."""
+    with ctx.uow() as uow:
+        return {
+            uow.repo.case_by_id(r.case_id).reference: (str(r.convention_id), r.place)
+            for r in uow.session.scalars(select(Reservation).where(Reservation.status == "active"))
+        }
+
+
+def test_an_application_goes_from_filing_to_the_court_in_one_reallocation(pctx: Context) -> None:
+    reference = queued(pctx)
+    assert state(pctx, reference) == "queued"
+    report = reallocation.reallocate(pctx)
+    assert [a.reference for a in report.attested] == [reference]
+    assert state(pctx, reference) == "at_court"
+    (held,) = reservations(pctx)
+    assert (held.place, held.status, held.daily_rate) == (1, "active", Decimal("50.00"))
+    assert held.issued_on == date(2026, 3, 2) and held.valid_until == date(2026, 5, 2)
+    # The maximum cost of a funded stay is committed against the UIEPE's allocation.
+    # The entry day and the eight months after it (art. 11 co. 4; art. 2963 c.c.): 246 days
+    # at most (2 March - 2 November).
+    assert max_funded_days() == 246
+    assert held.committed == Decimal("50.00") * 246
+    history = [e.trigger for e in engine.describe(pctx, reference).history]
+    assert history == ["open", "forward", "register", "admit", "attest", "transmit"]
+
+
+def test_an_attestation_issued_on_31_december_lapses_at_midnight_after_february(
+    pctx: Context,
+) -> None:
+    clock = clock_of(pctx)
+    clock.instant = datetime(2026, 12, 31, 9, 0, tzinfo=UTC)
+    reference = queued(pctx)
+    reallocation.reallocate(pctx)
+    (held,) = reservations(pctx)
+    assert held.valid_until == date(2027, 2, 28)
+    (timer,) = engine.describe(pctx, reference).pending_timers
+    due = lapse_instant(date(2027, 2, 28))
+    assert timer.due_at == due == datetime(2027, 2, 28, 23, 0, tzinfo=UTC)  # 00:00 in Rome
+
+    timers.sweep(pctx, due - timedelta(seconds=1))
+    assert state(pctx, reference) == "at_court"
+    report = timers.sweep(pctx, due)
+    assert report.fired == 1
+    assert state(pctx, reference) == "lapsed"
+    (released,) = reservations(pctx)
+    assert (released.status, released.committed) == ("released", Decimal("0.00"))
+
+
+def test_a_rejection_frees_the_place_for_the_next_in_protocol_order(pctx: Context) -> None:
+    first, second, third = queued(pctx), queued(pctx), queued(pctx)
+    reallocation.reallocate(pctx)  # one place at UIEPE-TO
+    assert [state(pctx, r) for r in (first, second, third)] == ["at_court", "queued", "queued"]
+
+    placements.record_decision(
+        pctx, first, Outcome.REJECTED, date(2026, 3, 2), COURT_TO, "cancelleria", "SIUS 1/26"
+    )
+    assert state(pctx, first) == "rejected"
+    report = reallocation.reallocate_signalled(pctx)
+    assert [(a.reference, a.reassigned_from) for a in report.attested] == [(second, first)]
+    assert [state(pctx, r) for r in (first, second, third)] == ["rejected", "at_court", "queued"]
+    assert report.signals == 4  # 3 admissions and the rejection
+    templates = _notice_templates(pctx)
+    assert templates.count("riassegnazione") == 1
+    assert templates.count("perdita_efficacia") == 1
+    # Idempotent: a second run changes nothing.
+    again = reallocation.reallocate_signalled(pctx)
+    assert again.attested == [] and again.signals == 0
+    assert reallocation.reallocate(pctx).attested == []
+
+
+def test_a_decision_after_the_lapse_is_late_recorded_and_changes_nothing(pctx: Context) -> None:
+    reference = queued(pctx)
+    reallocation.reallocate(pctx)
+    (timer,) = engine.describe(pctx, reference).pending_timers
+    clock_of(pctx).instant = timer.due_at + timedelta(hours=9)
+    timers.sweep(pctx, pctx.clock.now())
+    assert state(pctx, reference) == "lapsed"
+    before = reservations(pctx)
+
+    with pytest.raises(LateDecision) as late:
+        placements.record_decision(
+            pctx, reference, Outcome.GRANTED, date(2026, 5, 2), COURT_TO, "cancelleria", None, "k1"
+        )
+    assert late.value.state == "lapsed" and late.value.since == "2026-05-03"
+    assert late.value.status == 409
+    detail = engine.describe(pctx, reference)
+    assert detail.case.state == "lapsed"
+    last = detail.history[-1]
+    assert (last.trigger, last.from_state, last.to_state) == ("late_decision", "lapsed", "lapsed")
+    assert last.payload["requested"] == "grant" and last.actor == "cancelleria"
+    assert [(r.status, r.committed) for r in reservations(pctx)] == [
+        (r.status, r.committed) for r in before
+    ]
+    # The same message again gets the same answer and is recorded once.
+    with pytest.raises(LateDecision):
+        placements.record_decision(
+            pctx, reference, Outcome.GRANTED, date(2026, 5, 2), COURT_TO, "cancelleria", None, "k1"
+        )
+    assert len(engine.describe(pctx, reference).history) == len(detail.history)
+
+
+def test_a_decision_before_any_attestation_is_refused_and_not_recorded(pctx: Context) -> None:
+    reference = queued(pctx)
+    length = len(engine.describe(pctx, reference).history)
+    with pytest.raises(TransitionNotAllowed):
+        placements.record_decision(
+            pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
+        )
+    assert len(engine.describe(pctx, reference).history) == length
+
+
+@pytest.mark.parametrize(
+    ("filed_on", "income", "cohabitants", "passes"),
+    [
+        (date(2025, 7, 11), "13659.64", 0, True),  # exactly the limit in force
+        (date(2025, 7, 11), "13659.65", 0, False),  # one cent above
+        (date(2025, 7, 10), "13000.00", 0, False),  # the older, lower limit (12,838.01)
+        (date(2025, 7, 11), "13000.00", 0, True),
+        (date(2025, 7, 10), "13870.92", 1, True),  # 12,838.01 + 1,032.91
+        (date(2025, 7, 10), "13870.93", 1, False),
+    ],
+)
+def test_income_limit_in_force_on_the_filing_date(
+    pctx: Context, filed_on: date, income: str, cohabitants: int, passes: bool
+) -> None:
+    filed = placements.file_application(pctx, "CC-TO", COURT_TO, "istituto", filed_on)
+    assessment = {**ASSESSMENT, "taxable_income": income, "cohabitants": cohabitants}
+    placements.director_review(pctx, filed.reference, assessment, "direttore")
+    detail = engine.describe(pctx, filed.reference)
+    assert detail.case.state == ("forwarded" if passes else "refused")
+    if not passes:
+        assert "above the legal-aid limit" in detail.case.data["reason"]
+
+
+def test_a_missing_requirement_refuses_the_application_naming_it(pctx: Context) -> None:
+    filed = placements.file_application(pctx, "CC-TO", COURT_TO, "istituto")
+    assessment = {**ASSESSMENT, "no_expulsion_order": False}
+    assessment["equipe_report"] = {**ASSESSMENT["equipe_report"], "work_skills": False}
+    result = placements.director_review(pctx, filed.reference, assessment, "direttore")
+    assert result.to_state == "refused"
+    reason = engine.describe(pctx, filed.reference).case.data["reason"]
+    assert "assenza di provvedimenti di espulsione (art. 11 co. 1 d)" in reason
+    assert "relazione dell'equipe: abilità lavorative (c)" in reason
+    assert "art. 11 co. 1-2 D.M. 128/2025" in reason
+
+
+@pytest.mark.parametrize("intake_order", list(itertools.permutations(range(3))))
+def test_one_place_three_applicants_go_in_protocol_order(
+    pctx: Context, intake_order: tuple[int, ...]
+) -> None:
+    """Protocol order is the UIEPE's registration order, not the filing order."""
+    clock = clock_of(pctx)
+    filed = [placements.file_application(pctx, "CC-TO", COURT_TO, "istituto") for _ in range(3)]
+    for index in intake_order:
+        reference = filed[index].reference
+        placements.director_review(pctx, reference, ASSESSMENT, "direttore")
+        clock.advance(timedelta(seconds=1))
+        placements.intake(pctx, reference, "uiepe")
+    for item in filed:  # admitted in filing order: does not change the queue
+        placements.formal_check(pctx, item.reference, True, "uiepe")
+    attested = []
+    for _ in range(3):
+        (got,) = reallocation.reallocate(pctx).attested
+        attested.append(got.reference)
+        placements.record_decision(
+            pctx, got.reference, Outcome.REJECTED, date(2026, 3, 2), COURT_TO, "cancelleria"
+        )
+    assert attested == [filed[index].reference for index in intake_order]
+
+
+def test_an_attestation_out_of_protocol_order_is_refused_whoever_fires_it(pctx: Context) -> None:
+    first, second = queued(pctx), queued(pctx)
+    with pytest.raises(OutOfProtocolOrder):
+        engine.fire(pctx, second, "attest", "clerk", {"convention": "CONV-TO-1", "place": 1})
+    assert state(pctx, second) == "queued" and reservations(pctx) == []
+    engine.fire(pctx, first, "attest", "clerk", {"convention": "CONV-TO-1", "place": 1})
+    assert state(pctx, first) == "attested"
+
+
+def test_suspended_facilities_get_no_attestation(pctx: Context) -> None:
+    # UIEPE-RM: CONV-RM-2 is cheaper and has more places, but its facility is suspended.
+    refs = [queued(pctx, "CC-RM", COURT_RM) for _ in range(3)]
+    report = reallocation.reallocate(pctx)
+    assert [(a.convention, a.place) for a in report.attested] == [
+        ("CONV-RM-1", 1),
+        ("CONV-RM-1", 2),
+    ]
+    assert state(pctx, refs[2]) == "queued"
+    assert report.stopped_by == {"UIEPE-RM": "no free place in force"}
+
+
+def test_a_place_is_not_attested_without_coverage(pctx: Context) -> None:
+    # Not enough for one maximum stay at UIEPE-TO (50 x 246 = 12,300).
+    budget.split(pctx, 2026, Decimal("20000.00"))  # TO gets 12,000.00 of it
+    reference = queued(pctx)
+    report = reallocation.reallocate(pctx)
+    assert report.attested == [] and state(pctx, reference) == "queued"
+    assert report.stopped_by["UIEPE-TO"] == "allocation does not cover a place"
+    with pytest.raises(NotCovered):
+        engine.fire(pctx, reference, "attest", "clerk", {"convention": "CONV-TO-1", "place": 1})
+    budget.split(pctx, 2026, Decimal("30000.00"))  # money becomes available: 18,000.00
+    assert [a.reference for a in reallocation.reallocate(pctx).attested] == [reference]
+
+
+def test_a_resplit_never_gives_a_uiepe_less_than_it_holds(pctx: Context) -> None:
+    queued(pctx)
+    reallocation.reallocate(pctx)  # TO commits 12,300.00
+    with pytest.raises(BudgetRefused, match=r"UIEPE-TO holds EUR 12300\.00"):
+        budget.split(pctx, 2026, Decimal("20000.00"))
+    with pctx.uow() as uow:
+        assert sum(a.amount for a in uow.placements.allocations(2026)) == Decimal("7000000.00")
+
+
+def test_the_stop_refuses_new_applications_at_intake_until_lifted(pctx: Context) -> None:
+    budget.stop(pctx, 2026, "limite nazionale raggiunto")
+    filed = placements.file_application(pctx, "CC-TO", COURT_TO, "istituto")
+    placements.director_review(pctx, filed.reference, ASSESSMENT, "direttore")
+    result = placements.intake(pctx, filed.reference, "uiepe")
+    assert result.to_state == "refused"
+    detail = engine.describe(pctx, filed.reference)
+    assert "limite nazionale raggiunto" in detail.case.data["reason"]
+    assert "art. 13 co. 8" in detail.case.data["reason"]
+    assert [e.trigger for e in detail.history][-2:] == ["register", "refuse"]
+    budget.lift_stop(pctx, 2026)
+    assert state(pctx, queued(pctx)) == "queued"
+
+
+def test_a_stay_with_absences_is_paid_for_its_days_of_presence(pctx: Context) -> None:
+    clock = clock_of(pctx)
+    reference = queued(pctx)
+    reallocation.reallocate(pctx)
+    placements.record_decision(
+        pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
+    )
+    with pytest.raises(GuardFailed, match="written commitment"):
+        placements.record_entry(pctx, reference, False, "struttura")
+    clock.advance(timedelta(days=1))  # enters on 3 March
+    placements.record_entry(pctx, reference, True, "struttura")
+    (held,) = reservations(pctx)
+    assert held.funded_until == date(2026, 11, 3)
+    assert held.committed == Decimal("50.00") * 246  # 3 March - 3 November
+    clock.advance(timedelta(days=40))  # 12 April
+    absences = {date(2026, 3, 10), date(2026, 3, 11), date(2026, 4, 1)}
+    summary = placements.record_presence(
+        pctx, reference, date(2026, 3, 3), date(2026, 4, 11), absences
+    )
+    assert (summary.recorded, summary.present, summary.absent) == (40, 37, 3)
+    placements.record_exit(pctx, reference, date(2026, 4, 12), "struttura")
+    (ended,) = reservations(pctx)
+    assert ended.status == "ended" and ended.left_on == date(2026, 4, 12)
+    assert ended.committed == Decimal("50.00") * 37
+    usage = budget.figures(pctx, 2026)[1]
+    assert (usage.spent, usage.committed) == (Decimal("1850.00"), Decimal("0.00"))
+    placements.close(pctx, reference, "uiepe")
+    assert state(pctx, reference) == "closed"
+
+
+def test_a_stay_is_funded_for_eight_months_at_most(pctx: Context) -> None:
+    clock = clock_of(pctx)
+    reference = queued(pctx)
+    reallocation.reallocate(pctx)
+    placements.record_decision(
+        pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
+    )
+    placements.record_entry(pctx, reference, True, "struttura")  # 2 March
+    clock.advance(timedelta(days=30))
+    placements.record_presence(
+        pctx, reference, date(2026, 3, 2), date(2026, 3, 31), {date(2026, 3, 5)}
+    )
+    end = lapse_instant(date(2026, 11, 2))
+    warning = lapse_instant(date(2026, 10, 3))
+    report = timers.sweep(pctx, warning)
+    assert report.fired == 1 and state(pctx, reference) == "placed"  # the 30-day warning
+    timers.sweep(pctx, end)
+    assert state(pctx, reference) == "ended"
+    (ended,) = reservations(pctx)
+    days = (date(2026, 11, 2) - date(2026, 3, 2)).days + 1  # 246, the last funded day included
+    assert ended.left_on == date(2026, 11, 3)
+    assert ended.committed == Decimal("50.00") * (days - 1)
+    with pctx.uow() as uow:
+        count = uow.session.scalar(select(func.count()).select_from(Presence))
+    assert count == days
+    templates = _notice_templates(pctx)
+    assert "avviso_fine_finanziamento" in templates
+
+
+def test_quarterly_monitoring_stops_new_applications_near_the_national_limit(
+    pctx: Context,
+) -> None:
+    budget.split(pctx, 2026, Decimal("24000.00"))  # TO 14,400 and RM 9,600
+    first = budget.monitor(pctx, 2026, 1)
+    assert first.stop is None
+    assert first.national.allocated == Decimal("24000.00")
+    queued(pctx)
+    queued(pctx, "CC-RM", COURT_RM)
+    # TO commits 12,300; RM cannot: 60 x 246 = 14,760 > 9,600.
+    assert [a.office for a in reallocation.reallocate(pctx).attested] == ["UIEPE-TO"]
+    # Nationally 11,700 is left, less than a stay at the cheapest rate in force (50 x 246).
+    second = budget.monitor(pctx, 2026, 2)
+    assert second.national.projected == Decimal("12300.00")
+    assert second.national.waiting == 1
+    assert second.stop is not None and "insufficiente" in second.stop
+    assert len(budget.monitoring_reports(pctx, 2026, 2)) == 3  # two UIEPEs and the nation
+    filed = placements.file_application(pctx, "CC-TO", COURT_TO, "istituto")
+    placements.director_review(pctx, filed.reference, ASSESSMENT, "direttore")
+    assert placements.intake(pctx, filed.reference, "uiepe").to_state == "refused"
+    # Monitoring the same quarter again keeps its reports.
+    budget.monitor(pctx, 2026, 2)
+    assert len(budget.monitoring_reports(pctx, 2026, 2)) == 3
+
+
+def test_withdrawal_frees_a_held_place_and_a_pending_one_holds_nothing(pctx: Context) -> None:
+    first, second = queued(pctx), queued(pctx)
+    reallocation.reallocate(pctx)
+    placements.withdraw(pctx, second, "istituto")  # still queued: nothing to free
+    placements.withdraw(pctx, first, "istituto")
+    assert [r.status for r in reservations(pctx)] == ["released"]
+    third = queued(pctx)
+    assert [a.reference for a in reallocation.reallocate(pctx).attested] == [third]
+
+
+def _notice_templates(ctx: Context) -> list[str]:
+    with ctx.uow() as uow:
+        query = select(OutboxMessage).where(OutboxMessage.topic == "notice")
+        return [str(m.payload.get("template")) for m in uow.session.scalars(query)]
