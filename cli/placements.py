@@ -332,7 +332,7 @@ def budget_monitor(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The quarterly monitoring per UIEPE and national (art. 13 co. 7-8)."""
+    """The quarterly monitoring per UIEPE and national (art. 13 co. 7)."""
     with refusals(as_json):
         ctx = make_context(now)
         report = budget.monitor(ctx, year, quarter)
@@ -371,7 +371,7 @@ def budget_stop(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Stop new applications (art. 13 co. 8)."""
+    """Stop new applications (art. 13 co. 7)."""
     with refusals(as_json):
         budget.stop(make_context(now), year, reason)
     if as_json:

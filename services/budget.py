@@ -1,13 +1,13 @@
 """The yearly appropriation of funded placements (art. 13 D.M. 128/2025; art. 8 co. 6 D.L.
 92/2024): its split among UIEPEs, the quarterly monitoring, and the Directorate's stop on new
-applications when the national limit is reached, even prospectively (art. 13 co. 7-8)."""
+applications when the national limit is reached, even prospectively (art. 13 co. 7)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from documents.render import data_it, render_notice
+from documents.render import data_it, euro, render_notice
 from machines.calendar import rome_date
 from machines.funding import split_pro_rata
 from services.context import Context
@@ -101,7 +101,7 @@ def monitor(ctx: Context, year: int, quarter: int) -> Monitoring:
     """The quarterly monitoring (art. 13 co. 7): per UIEPE and national figures, stored as
     reports with their documents (once per quarter: a second run returns the first). When the
     projection leaves less than one more placement at the cheapest rate in force, the national
-    limit is reached prospectively and new applications are stopped (co. 8)."""
+    limit is reached prospectively and new applications are stopped (co. 7)."""
     if quarter not in (1, 2, 3, 4):
         raise InvalidInput("quarter must be 1-4")
     now = ctx.clock.now()
@@ -117,9 +117,9 @@ def monitor(ctx: Context, year: int, quarter: int) -> Monitoring:
         left = budget.appropriation - national.projected
         if stop is None and (cheapest is None or left < max_cost(cheapest)):
             stop = (
-                f"monitoraggio {period}: proiezione di spesa EUR {national.projected} su "
-                f"EUR {budget.appropriation}; residuo EUR {left} insufficiente per un'ulteriore "
-                "permanenza finanziata"
+                f"monitoraggio {period}: proiezione di spesa {euro(national.projected)} su "
+                f"{euro(budget.appropriation)}; residuo {euro(left)} insufficiente per "
+                "un'ulteriore permanenza finanziata"
             )
             repo.stop(year, now, stop)
         if repo.report(MONITORING, period, NATIONAL) is None:
@@ -166,7 +166,7 @@ def lift_stop(ctx: Context, year: int) -> None:
 
 
 def stop(ctx: Context, year: int, reason: str) -> None:
-    """The Directorate stops new applications (art. 13 co. 8)."""
+    """The Directorate stops new applications (art. 13 co. 7)."""
     if not reason.strip():
         raise InvalidInput("a stop needs its reason")
     with ctx.uow() as uow:

@@ -84,7 +84,7 @@ def intake(
 ) -> FireResult:
     """The UIEPE registers the application: protocol number and timestamp, which fix its place
     in the queue (art. 12 co. 5). While the Directorate's stop is on, it is refused at once
-    with that reason (art. 13 co. 8)."""
+    with that reason (art. 13 co. 7)."""
     for _ in range(engine.WRITE_ATTEMPTS):
         with ctx.uow() as uow:
             case = _case(uow, reference)
@@ -110,7 +110,7 @@ def intake(
                         reference,
                         "refuse",
                         actor,
-                        {"reason": f"{reason} (art. 13 co. 8 {DM})"},
+                        {"reason": f"{reason} (art. 13 co. 7 {DM})"},
                         idempotency_key and f"{idempotency_key}:stop",
                     )
                 uow.commit()

@@ -280,7 +280,7 @@ class Convention(Base):
 
 class BudgetYear(Base):
     """The yearly appropriation (EUR 7,000,000 from 2024, art. 8 co. 6 D.L. 92/2024) and the
-    Directorate's stop on new applications (art. 13 co. 8)."""
+    Directorate's stop on new applications (art. 13 co. 7)."""
 
     __tablename__ = "budget_years"
 

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
 
 from machines.calendar import lapse_instant
 from machines.registry import load_machines
-from services import budget, engine, placements, reallocation, timers
+from services import budget, engine, notices, placements, reallocation, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import (
@@ -275,7 +277,7 @@ def test_the_stop_refuses_new_applications_at_intake_until_lifted(pctx: Context)
     assert result.to_state == "refused"
     detail = engine.describe(pctx, filed.reference)
     assert "limite nazionale raggiunto" in detail.case.data["reason"]
-    assert "art. 13 co. 8" in detail.case.data["reason"]
+    assert "art. 13 co. 7" in detail.case.data["reason"]
     assert [e.trigger for e in detail.history][-2:] == ["register", "refuse"]
     budget.lift_stop(pctx, 2026)
     assert state(pctx, queued(pctx)) == "queued"
@@ -379,3 +381,68 @@ def _notice_templates(ctx: Context) -> list[str]:
     with ctx.uow() as uow:
         query = select(OutboxMessage).where(OutboxMessage.topic == "notice")
         return [str(m.payload.get("template")) for m in uow.session.scalars(query)]
+
+
+def _pdf_text(pdf: bytes) -> str:
+    return " ".join(
+        " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split()
+    )
+
+
+def test_the_notices_of_a_placement_name_facility_dates_and_articles(pctx: Context) -> None:
+    clock = clock_of(pctx)
+    clock.instant = datetime(2026, 12, 31, 9, 0, tzinfo=UTC)
+    first, second = queued(pctx), queued(pctx)
+    reallocation.reallocate(pctx)
+    (timer,) = engine.describe(pctx, first).pending_timers
+    clock.instant = timer.due_at
+    timers.sweep(pctx, timer.due_at)  # the first lapses: its place goes to the second
+    reallocation.reallocate_signalled(pctx)
+    report = notices.render_pending_notices(pctx, notices.Office("(non usato)", "Roma"))
+    assert report.failed == 0
+    texts = {
+        (ref, d.template): _pdf_text(d.pdf)
+        for ref in (first, second)
+        for d in notices.document_for(pctx, ref)
+    }
+    attestation = texts[(first, "attestazione")]
+    for fact in (
+        "UFFICIO INTERDISTRETTUALE DI ESECUZIONE PENALE ESTERNA DI TORINO",  # the header
+        "Comunità Il Ponte",
+        "Via Nizza 10, Torino",
+        "31 dicembre 2026",
+        "28 febbraio 2027",
+        "art. 12",
+        "Tribunale di sorveglianza di Torino",
+    ):
+        assert fact in attestation, fact
+    assert "28 febbraio 2027" in texts[(first, "trasmissione_attestazione")]
+    lapse = texts[(first, "perdita_efficacia")]
+    assert "co. 9" in lapse and "28 febbraio 2027" in lapse
+    reassignment = texts[(second, "riassegnazione")]
+    assert first in reassignment and second in reassignment
+    assert "1 maggio 2027" in texts[(second, "attestazione")]  # reissued 1 March 2027
+    assert "(non usato)" not in attestation  # the competent UIEPE signs, not the default
+
+
+def test_the_cost_statement_shows_days_of_presence_times_the_rate(pctx: Context) -> None:
+    clock = clock_of(pctx)
+    reference = queued(pctx)
+    reallocation.reallocate(pctx)
+    placements.record_decision(
+        pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
+    )
+    placements.record_entry(pctx, reference, True, "struttura")
+    clock.advance(timedelta(days=20))
+    placements.record_presence(
+        pctx, reference, date(2026, 3, 2), date(2026, 3, 21), {date(2026, 3, 7)}
+    )
+    placements.record_exit(pctx, reference, date(2026, 3, 22), "struttura")
+    placements.close(pctx, reference, "uiepe")
+    notices.render_pending_notices(pctx, notices.Office("-", "Roma"))
+    (statement,) = [
+        d for d in notices.document_for(pctx, reference) if d.template == "prospetto_spese"
+    ]
+    text = _pdf_text(statement.pdf)
+    assert "art. 14" in text
+    assert "19" in text and "€ 950,00" in text  # 19 days of presence x € 50,00
