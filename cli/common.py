@@ -141,6 +141,13 @@ KeyOption = Annotated[
 ]
 
 
+def redacted(url: str) -> str:
+    """A database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def print_result(result: engine.FireResult, as_json: bool) -> None:
     if as_json:
         emit(asdict(result))

@@ -31,6 +31,7 @@ from cli.common import (
     out,
     pairs,
     print_result,
+    redacted,
     refusals,
     rome,
     timer_json,
@@ -55,6 +56,7 @@ app.add_typer(terms_app, name="terms")
 app.add_typer(placements_cli.ref_app, name="ref")
 app.add_typer(placements_cli.placement_app, name="placement")
 app.add_typer(placements_cli.budget_app, name="budget")
+app.command("simulate")(placements_cli.simulate)
 
 
 # db ------------------------------------------------------------------------------------------
@@ -66,15 +68,9 @@ def db_upgrade(as_json: JsonOption = False) -> None:
         ctx = make_context()
         revision = schema.upgrade(ctx.db)
     if as_json:
-        emit({"revision": revision, "database": _redacted(settings.database_url)})
+        emit({"revision": revision, "database": redacted(settings.database_url)})
     else:
-        out.print(f"database at revision [bold]{revision}[/] ({_redacted(settings.database_url)})")
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+        out.print(f"database at revision [bold]{revision}[/] ({redacted(settings.database_url)})")
 
 
 # case ----------------------------------------------------------------------------------------

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from calendar import isleap
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import func, select
 
 from cli.common import (
     ActorOption,
@@ -25,9 +29,15 @@ from cli.common import (
     make_context,
     out,
     print_result,
+    redacted,
     refusals,
 )
-from services import budget, placements, reallocation, reference
+from machines.registry import load_machines
+from services import budget, placements, reallocation, reference, schema, simulation
+from services.clock import FixedClock
+from services.context import Context
+from storage.database import make_engine
+from storage.models import Case
 
 ref_app = typer.Typer(no_args_is_help=True, help="Reference data: UIEPEs, prisons, facilities.")
 placement_app = typer.Typer(
@@ -389,3 +399,70 @@ def budget_lift(year: int, now: NowOption = None, as_json: JsonOption = False) -
         emit({"year": year, "stopped": False})
     else:
         out.print(f"{year}: new applications accepted again")
+
+
+# simulation ----------------------------------------------------------------------------------
+def simulate(
+    year: Annotated[int, typer.Option(help="The year to simulate.")] = 2026,
+    applications: Annotated[
+        int, typer.Option(min=1, help="Applications filed in the year.")
+    ] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same year.")] = 1,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="An EMPTY database (default: a temporary SQLite file)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Simulate a year of funded placements for all UIEPEs through the real services, and
+    print attestations, lapses, reallocations, occupancy, spend and the run time."""
+    with refusals(as_json), tempfile.TemporaryDirectory() as folder:
+        url = database_url or f"sqlite:///{Path(folder) / 'simulation.db'}"
+        db = make_engine(url)
+        schema.upgrade(db)
+        with db.connect() as connection:
+            if connection.scalar(select(func.count()).select_from(Case)):
+                raise Refused(f"{redacted(url)} is not empty: the simulation needs an empty one")
+        clock = FixedClock(datetime(year, 1, 1, tzinfo=UTC))
+        ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=clock)
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, disable=as_json) as bar:
+            task = bar.add_task(f"simulating {year}", total=366 if isleap(year) else 365)
+            report = simulation.simulate_year(
+                ctx, clock, year, applications, seed, lambda _: bar.advance(task)
+            )
+        db.dispose()
+    if as_json:
+        emit(asdict(report))
+        return
+    events = report.events
+    table = Table("figure", "value", title=f"Funded placements, simulated year {year}")
+    rows = [
+        ("applications filed", report.applications),
+        ("refused (director, intake, formal check)", events.get("refuse", 0)),
+        ("attestations issued", events.get("attest", 0)),
+        ("  of which reallocated freed places", report.reassigned),
+        (
+            "granted / rejected by the courts",
+            f"{events.get('grant', 0)} / {events.get('reject', 0)}",
+        ),
+        ("lapsed at the validity end", events.get("lapse", 0)),
+        ("decisions arrived late", events.get("late_decision", 0)),
+        (
+            "entries / early exits / 8-month ends",
+            f"{events.get('enter', 0)} / {events.get('leave', 0)} / {events.get('funding_end', 0)}",
+        ),
+        ("withdrawals", events.get("withdraw", 0)),
+        ("still queued at year end", report.states.get("queued", 0)),
+        ("places under convention", report.places),
+        ("occupancy mean / peak", f"{report.occupancy_mean:.1%} / {report.occupancy_peak:.1%}"),
+        ("allocated EUR", report.allocated),
+        ("committed EUR (held, not yet spent)", report.committed),
+        ("spent EUR (days of presence x rate)", report.spent),
+        ("new applications stopped on", report.stopped_on or "never"),
+        ("service calls", report.service_calls),
+        ("run time", f"{report.seconds} s"),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    out.print(table)

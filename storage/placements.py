@@ -19,6 +19,7 @@ from storage.models import (
     Application,
     BudgetYear,
     Case,
+    CaseEvent,
     Convention,
     Facility,
     Office,
@@ -321,6 +322,15 @@ class PlacementRepository:
         if office_id is not None:
             query = query.where(Application.office_id == office_id)
         return {state: int(count) for state, count in self.session.execute(query)}
+
+    def trigger_counts(self) -> dict[str, int]:
+        """Transitions made on placement cases, by trigger."""
+        query = (
+            select(CaseEvent.trigger, func.count())
+            .join(Application, Application.case_id == CaseEvent.case_id)
+            .group_by(CaseEvent.trigger)
+        )
+        return {trigger: int(count) for trigger, count in self.session.execute(query)}
 
     def stop(self, year: int, at: datetime | None, reason: str | None) -> None:
         self.session.execute(

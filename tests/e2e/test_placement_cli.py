@@ -1,0 +1,93 @@
+"""Each actor's placement commands as real processes on a real SQLite database (D.M. 128/2025
+arts. 11-14): reference data, the prison, the UIEPE, the court, the facility, the budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_cli import Cli
+from tests.support.placements import ASSESSMENT, COURT_TO, REFERENCE
+
+AT = "2026-03-02T10:00:00+01:00"
+
+
+@pytest.fixture
+def pcli(tmp_path: Path) -> Cli:
+    runner = Cli(f"sqlite:///{tmp_path / 'cli.db'}")
+    runner.env["MISURE_MACHINE_MODULES"] = '["machines.placement"]'
+    runner.run("db", "upgrade")
+    (tmp_path / "reference.json").write_text(json.dumps(REFERENCE), encoding="utf-8")
+    (tmp_path / "assessment.json").write_text(json.dumps(ASSESSMENT), encoding="utf-8")
+    counts = runner.json("ref", "load", str(tmp_path / "reference.json"))
+    assert counts["conventions"] == 3 and counts["offices"] == 2
+    shares = runner.json("budget", "split", "2026", "--now", AT)["shares"]
+    assert sum(float(share["amount"]) for share in shares) == 7_000_000
+    return runner
+
+
+def test_every_actor_drives_a_placement_from_filing_to_the_cost_statement(
+    pcli: Cli, tmp_path: Path
+) -> None:
+    filed = pcli.json("placement", "file", "--prison", "CC-TO", "--court", COURT_TO, "--now", AT)
+    ref = filed["reference"]
+    assessment = str(tmp_path / "assessment.json")
+    steps = [
+        ("placement", "review", ref, "--assessment", assessment),
+        ("placement", "intake", ref),
+        ("placement", "check", ref, "--compliant"),
+    ]
+    states = [pcli.json(*step, "--now", AT)["to_state"] for step in steps]
+    assert states == ["forwarded", "registered", "queued"]
+    report = pcli.json("placement", "reallocate", "--signalled", "--now", AT)
+    assert [a["reference"] for a in report["attested"]] == [ref]
+    decided = pcli.json(
+        "placement", "decide", ref, "--outcome", "granted", "--decided-on", "2026-03-02",
+        "--court", COURT_TO, "--file-number", "SIUS 12/2026", "--now", AT, "--key", "d-1",
+    )  # fmt: skip
+    assert decided["to_state"] == "granted"
+    assert pcli.json("placement", "enter", ref, "--commitment-signed", "--now", AT)["to_state"] == (
+        "placed"
+    )
+    presence = pcli.json(
+        "placement", "presence", ref, "--from", "2026-03-02", "--to", "2026-03-11",
+        "--absent", "2026-03-05", "--now", "2026-03-12T10:00:00+01:00",
+    )  # fmt: skip
+    assert (presence["present"], presence["absent"], presence["spent"]) == (9, 1, "450.00")
+    left = pcli.json(
+        "placement", "exit", ref, "--left-on", "2026-03-12", "--now", "2026-03-12T11:00:00+01:00"
+    )
+    assert left["to_state"] == "ended"
+    assert pcli.json("placement", "close", ref, "--now", "2026-03-13T10:00:00+01:00")[
+        "to_state"
+    ] == ("closed")
+    pcli.run("notices", "render")
+    documents = pcli.json("case", "documents", ref)["documents"]
+    templates = {d["template"] for d in documents}
+    assert {"attestazione", "trasmissione_attestazione", "prospetto_spese"} <= templates
+    monitoring = pcli.json("budget", "monitor", "2026", "1", "--out", str(tmp_path / "pdf"))
+    assert monitoring["national"]["spent"] == "450.00"
+    assert len(list((tmp_path / "pdf").glob("*.pdf"))) == 3
+
+
+def test_refusals_are_one_line_and_write_nothing(pcli: Cli, tmp_path: Path) -> None:
+    line = pcli.refused("placement", "file", "--prison", "CC-XX", "--court", COURT_TO)
+    assert "unknown prison 'CC-XX'" in line
+    assert pcli.json("case", "list")["cases"] == []
+    filed = pcli.json("placement", "file", "--prison", "CC-TO", "--court", COURT_TO, "--now", AT)
+    line = pcli.refused(
+        "placement", "decide", filed["reference"], "--outcome", "granted",
+        "--decided-on", "2030-01-01", "--court", COURT_TO, "--now", AT, "--json",
+    )  # fmt: skip
+    assert json.loads(line)["error"] == "invalid_input"
+    (tmp_path / "bad.json").write_text('{"offices": [{"code": ""}]}', encoding="utf-8")
+    assert "reference data: offices.0" in pcli.refused("ref", "load", str(tmp_path / "bad.json"))
+
+
+def test_the_simulation_runs_a_small_year(pcli: Cli) -> None:
+    report = pcli.json("simulate", "--applications", "40", "--seed", "3")
+    assert report["applications"] == 40
+    assert report["events"]["attest"] >= 1
+    assert report["seconds"] > 0
