@@ -322,14 +322,16 @@ def budget_split(
     """Split the year's appropriation among UIEPEs by detainees, to the cent (art. 13 co. 1)."""
     with refusals(as_json):
         amount = None if appropriation is None else Decimal(appropriation)
-        shares = budget.split(make_context(now), year, amount)
+        done = budget.split(make_context(now), year, amount)
     if as_json:
-        emit({"year": year, "shares": [asdict(share) for share in shares]})
+        emit({"year": year, **asdict(done)})
         return
     table = Table("UIEPE", "detainees", "EUR", title=f"Allocations {year}")
-    for share in shares:
+    for share in done.shares:
         table.add_row(share.office, str(share.detainees), str(share.amount))
     out.print(table)
+    if done.attested:
+        out.print(f"{len(done.attested)} waiting applications attested with the new money")
 
 
 @budget_app.command("monitor")

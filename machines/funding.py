@@ -58,8 +58,9 @@ def income_refusal(income: Decimal, filed_on: date, cohabitants: int) -> str | N
     if euros(income) <= limit.amount:
         return None
     return (
-        f"taxable income EUR {euros(income)} is above the legal-aid limit of EUR {limit.amount} "
-        f"({limit.article}, art. 92 with {cohabitants} cohabiting family members)"
+        f"reddito imponibile di EUR {euros(income)} superiore al limite di EUR {limit.amount} "
+        f"per il patrocinio a spese dello Stato ({limit.article} e art. 92, con {cohabitants} "
+        "familiari conviventi)"
     )
 
 

@@ -94,7 +94,7 @@ def _needs(*keys: str) -> Guard:
 
     def check(given: GuardInput) -> str | None:
         missing = [key for key in keys if given.payload.get(key) in (None, "")]
-        return f"missing {', '.join(missing)}" if missing else None
+        return f"mancano: {', '.join(missing)}" if missing else None
 
     return Guard(f"needs_{'_'.join(keys)}", check)
 
@@ -102,7 +102,7 @@ def _needs(*keys: str) -> Guard:
 def _commitment_signed(given: GuardInput) -> str | None:
     if given.payload.get("commitment_signed") is True:
         return None
-    return "the written commitment to the facility's rules is not signed"
+    return "impegno scritto al rispetto delle regole della struttura non sottoscritto"
 
 
 VALIDITY = TermRule(2, Unit.MONTHS, extend_on_holiday=False, article=f"art. 12 co. 6 {DM}")

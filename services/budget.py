@@ -12,6 +12,7 @@ from machines.calendar import rome_date
 from machines.funding import split_pro_rata
 from services.context import Context
 from services.errors import BudgetRefused, InvalidInput
+from services.reallocation import Attested, reallocate
 from services.reference import DEFAULT_APPROPRIATION
 from services.reservations import max_cost
 from storage.models import Allocation, BudgetYear, Report
@@ -28,10 +29,22 @@ class Share:
     amount: Decimal
 
 
-def split(ctx: Context, year: int, appropriation: Decimal | None = None) -> list[Share]:
+@dataclass(frozen=True)
+class Split:
+    shares: list[Share]
+    attested: list[Attested]  # waiting applications the new money covered at once
+
+
+def split(ctx: Context, year: int, appropriation: Decimal | None = None) -> Split:
     """Split `year`'s appropriation (given, or as recorded, else EUR 7,000,000) among the
     UIEPEs in proportion to their detainees, to the cent (art. 13 co. 1). Running it again
-    during the year re-splits (co. 7); a UIEPE is never given less than it already holds."""
+    during the year re-splits (co. 7); a UIEPE is never given less than it already holds.
+    Money that becomes available serves the waiting applications at once (art. 12 co. 5)."""
+    shares = _split(ctx, year, appropriation)
+    return Split(shares, reallocate(ctx).attested)
+
+
+def _split(ctx: Context, year: int, appropriation: Decimal | None) -> list[Share]:
     now = ctx.clock.now()
     with ctx.uow() as uow:
         repo = uow.placements

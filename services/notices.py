@@ -113,6 +113,7 @@ def _render(
         "from_state": "—" if event.from_state is None else machine.label(event.from_state),
         "to_state": machine.label(event.to_state),
         "message": message.payload,  # what the change or reminder said of this notice
+        "motivo": event.payload.get("reason"),  # a refusal's reason, if the change gave one
         "event": {
             "trigger": machine.label(event.trigger),
             "sequence": event.sequence,

@@ -64,7 +64,9 @@ def test_commitments_never_exceed_the_allocation(
                 ],
             },
         )
-        shares = {share.office: share.amount for share in budget.split(ctx, 2026, appropriation)}
+        shares = {
+            share.office: share.amount for share in budget.split(ctx, 2026, appropriation).shares
+        }
         allocation = shares["UIEPE-TO"]
         cases = [queued(ctx) for _ in outcomes]
         for case, outcome in zip(cases, outcomes, strict=True):

@@ -187,7 +187,7 @@ def test_income_limit_in_force_on_the_filing_date(
     detail = engine.describe(pctx, filed.reference)
     assert detail.case.state == ("forwarded" if passes else "refused")
     if not passes:
-        assert "above the legal-aid limit" in detail.case.data["reason"]
+        assert "superiore al limite" in detail.case.data["reason"]
 
 
 def test_a_missing_requirement_refuses_the_application_naming_it(pctx: Context) -> None:
@@ -200,6 +200,10 @@ def test_a_missing_requirement_refuses_the_application_naming_it(pctx: Context) 
     assert "assenza di provvedimenti di espulsione (art. 11 co. 1 d)" in reason
     assert "relazione dell'equipe: abilità lavorative (c)" in reason
     assert "art. 11 co. 1-2 D.M. 128/2025" in reason
+    notices.render_pending_notices(pctx, notices.Office("-", "Roma"))
+    (notice,) = notices.document_for(pctx, filed.reference)
+    text = _pdf_text(notice.pdf)
+    assert "Motivazione" in text and "abilità lavorative (c)" in text
 
 
 @pytest.mark.parametrize("intake_order", list(itertools.permutations(range(3))))
@@ -256,8 +260,9 @@ def test_a_place_is_not_attested_without_coverage(pctx: Context) -> None:
     assert report.stopped_by["UIEPE-TO"] == "allocation does not cover a place"
     with pytest.raises(NotCovered):
         engine.fire(pctx, reference, "attest", "clerk", {"convention": "CONV-TO-1", "place": 1})
-    budget.split(pctx, 2026, Decimal("30000.00"))  # money becomes available: 18,000.00
-    assert [a.reference for a in reallocation.reallocate(pctx).attested] == [reference]
+    resplit = budget.split(pctx, 2026, Decimal("30000.00"))  # money available: 18,000.00
+    assert [a.reference for a in resplit.attested] == [reference]
+    assert state(pctx, reference) == "at_court"
 
 
 def test_a_resplit_never_gives_a_uiepe_less_than_it_holds(pctx: Context) -> None:
@@ -290,7 +295,7 @@ def test_a_stay_with_absences_is_paid_for_its_days_of_presence(pctx: Context) ->
     placements.record_decision(
         pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
     )
-    with pytest.raises(GuardFailed, match="written commitment"):
+    with pytest.raises(GuardFailed, match="impegno scritto"):
         placements.record_entry(pctx, reference, False, "struttura")
     clock.advance(timedelta(days=1))  # enters on 3 March
     placements.record_entry(pctx, reference, True, "struttura")

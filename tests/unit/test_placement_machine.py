@@ -90,7 +90,7 @@ def test_each_state_and_trigger(state: Placement, trigger: str, dest: Placement 
             {"equipe_report": {**dict.fromkeys(EQUIPE_PARAMETERS, True), "no_aggression": False}},
             "aggressività",
         ),
-        ({"taxable_income": "13659.65"}, "above the legal-aid limit of EUR 13659.64"),
+        ({"taxable_income": "13659.65"}, "superiore al limite di EUR 13659.64"),
         ({"taxable_income": None}, "reddito imponibile annuo non indicato"),
     ],
 )
