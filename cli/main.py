@@ -258,6 +258,8 @@ def work(
             with refusals():
                 swept = timers.sweep(ctx, ctx.clock.now(), batch=batch)
                 reallocated = reallocation.reallocate_signalled(ctx)
+                # and every queue, for places that appeared without a signal (a new convention)
+                reallocated.attested += reallocation.reallocate(ctx).attested
                 rendered = notices.render_pending_notices(ctx, office)
             if swept.handled or reallocated.attested or rendered.handled:
                 out.print(
