@@ -252,6 +252,7 @@ MACHINE = CaseMachine(
         S.LAPSED: "attestazione decaduta",
         S.WITHDRAWN: "rinuncia",
         S.CLOSED: "chiusa",
+        "open": "presentazione dell'istanza",
         "forward": "trasmissione all'UIEPE",
         "register": "acquisizione al protocollo",
         "admit": "esito positivo della verifica formale",

@@ -10,7 +10,7 @@ message and retried by a later pass, until `MAX_ATTEMPTS` mark it failed; it is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,11 +36,20 @@ class Office:
     place: str
 
 
+@dataclass(frozen=True)
+class Rendered:
+    reference: str
+    template: str
+    sha256: str
+
+
 @dataclass
 class NoticeReport:
     rendered: int = 0
     already_rendered: int = 0
     failed: int = 0  # attempts that raised in this pass (retried later, or given up)
+    documents: list[Rendered] = field(default_factory=list)  # rendered in this pass
+    errors: list[str] = field(default_factory=list)  # "reference template: error"
 
     @property
     def handled(self) -> int:
@@ -62,21 +71,24 @@ def render_pending_notices(
             if message is None:
                 break
             last_id, attempts = message.id, message.attempts
+            template = str(message.payload.get("template"))
             now = ctx.clock.now()
             try:
                 document = _render(ctx, uow, message, office, now)
             except Exception as error:
                 uow.rollback()
-                uow.repo.record_outbox_failure(
-                    last_id, f"{type(error).__name__}: {error}", attempts + 1 >= MAX_ATTEMPTS, now
-                )
+                reason = f"{type(error).__name__}: {error}"
+                uow.repo.record_outbox_failure(last_id, reason, attempts + 1 >= MAX_ATTEMPTS, now)
                 uow.commit()
                 report.failed += 1
+                report.errors.append(f"outbox {last_id} {template}: {reason}")
             else:
                 stored = _store(uow.repo, document, now)
                 uow.commit()
                 if stored:
                     report.rendered += 1
+                    reference = str(message.payload.get("reference", document.case_id))
+                    report.documents.append(Rendered(reference, document.template, document.sha256))
                 else:
                     report.already_rendered += 1
         if progress is not None:

@@ -45,7 +45,9 @@ COURT = "Tribunale di sorveglianza di {}"
 CITIES = {f"UIEPE-{code}": city for code, city, *_ in OFFICES}
 
 
-def national_reference(year: int, rng: random.Random) -> dict[str, Any]:
+def national_reference(
+    year: int, rng: random.Random, last_year: int | None = None
+) -> dict[str, Any]:
     """Fictional reference data: the eleven UIEPEs, two prisons each, and for each UIEPE
     facilities under convention with about one reserved place per 150 detainees."""
     document: dict[str, Any] = {
@@ -53,7 +55,7 @@ def national_reference(year: int, rng: random.Random) -> dict[str, Any]:
         "prisons": [],
         "facilities": [],
         "conventions": [],
-        "budget_years": [{"year": year}],
+        "budget_years": [{"year": y} for y in range(year, (last_year or year) + 1)],
     }
     for code, city, territory, detainees in OFFICES:
         office = f"UIEPE-{code}"
@@ -98,7 +100,7 @@ def national_reference(year: int, rng: random.Random) -> dict[str, Any]:
                     "daily_rate": f"{rng.randint(35, 70)}.00",
                     "places": size,
                     "valid_from": f"{year}-01-01",
-                    "valid_until": f"{year + 1}-12-31",
+                    "valid_until": f"{(last_year or year) + 1}-12-31",
                 }
             )
     return document
@@ -167,23 +169,47 @@ def simulate_year(
 ) -> YearReport:
     """Run `year` on an empty database: load the reference data, split the default
     appropriation, and drive `applications` applications through the services."""
+    return simulate(
+        ctx, clock, date(year, 1, 2), date(year, 12, 31), applications, seed, progress, 330
+    )
+
+
+def load_demo(ctx: Context, clock: FixedClock, today: date, seed: int = 1) -> YearReport:
+    """A realistic demo ending yesterday: 90 days of a smaller flow of applications, so that
+    cases are at every stage and some attestations are about to lapse. Fictional data only."""
+    return simulate(ctx, clock, today - timedelta(days=90), today - timedelta(days=1), 160, seed)
+
+
+def simulate(
+    ctx: Context,
+    clock: FixedClock,
+    first: date,
+    last: date,
+    applications: int,
+    seed: int = 1,
+    progress: Callable[[date], None] | None = None,
+    filing_days: int | None = None,
+) -> YearReport:
+    """Load the reference data and split the appropriations of the years from `first` to
+    `last`, then run those days, `applications` filed over the first `filing_days` of them."""
     started = time.perf_counter()
-    sim = _Year(ctx, clock, year, seed)
+    sim = _Year(ctx, clock, first.year, seed)
     rng = sim.rng
-    reference.load(ctx, national_reference(year, rng))
-    clock.instant = _ten(date(year, 1, 2))
-    budget.split(ctx, year)
+    reference.load(ctx, national_reference(first.year, rng, last.year))
+    for year in range(first.year, last.year + 1):
+        clock.instant = _ten(max(first, date(year, 1, 1)))
+        budget.split(ctx, year)
     weights = [detainees for *_, detainees in OFFICES]
-    first = date(year, 1, 2)
+    span = filing_days or (last - first).days + 1
     for _ in range(applications):
         office = rng.choices(OFFICES, weights)[0]
-        day = first + timedelta(days=rng.randrange(0, 330))
+        day = first + timedelta(days=rng.randrange(0, span))
         sim.at(day, _filing(sim, office[0], office[1]))
     day = first
     occupancy: list[float] = []
     with ctx.uow() as uow:
         places = sum(c.places for c in uow.placements.conventions())
-    while day.year == year:
+    while day <= last:
         clock.instant = _midnight(day)
         timers.sweep(ctx, clock.now())  # the legal terms lapse at 00:00
         clock.instant = _ten(day)
@@ -192,7 +218,7 @@ def simulate_year(
         for attested in reallocation.reallocate_signalled(ctx).attested:
             _attested(sim, attested)
         if day.month in (3, 6, 9, 12) and (day + timedelta(days=1)).month != day.month:
-            monitoring = budget.monitor(ctx, year, day.month // 3)
+            monitoring = budget.monitor(ctx, day.year, day.month // 3)
             if monitoring.stop and sim.report.stopped_on is None:
                 sim.report.stopped_on = day.isoformat()
         with ctx.uow() as uow:
@@ -205,7 +231,7 @@ def simulate_year(
     report.places = places
     report.occupancy_mean = round(sum(occupancy) / len(occupancy), 3)
     report.occupancy_peak = round(max(occupancy), 3)
-    _, national = budget.figures(ctx, year)
+    _, national = budget.figures(ctx, last.year)
     report.allocated, report.committed, report.spent = (
         national.allocated,
         national.committed,

@@ -35,6 +35,17 @@ class SweepMode(StrEnum):
     BATCHED = "batched"  # one transaction per batch; a failing firing rolls back only itself
 
 
+@dataclass(frozen=True)
+class Handled:
+    """What a sweep did with one timer: the trigger it fired, `reminder`, `cancelled`,
+    `retry` or `failed`."""
+
+    reference: str
+    timer: str
+    due_at: datetime
+    outcome: str
+
+
 @dataclass
 class SweepReport:
     fired: int = 0
@@ -42,6 +53,10 @@ class SweepReport:
     retried: int = 0
     failed: int = 0
     incidents: list[str] = field(default_factory=list)
+    handled_timers: list[Handled] = field(default_factory=list)
+
+    def note(self, timer: DueTimer, outcome: str) -> None:
+        self.handled_timers.append(Handled(timer.reference, timer.name, timer.due_at, outcome))
 
     @property
     def handled(self) -> int:
@@ -123,6 +138,7 @@ def _sweep_each(
             report.cancelled += 1
         else:
             report.fired += 1
+        report.note(timer, _outcome(decided))
         done += 1
     return done
 
@@ -152,12 +168,17 @@ def _sweep_batched(
                 decided.append((timer, outcome))
                 continue
             _without_move(repo, timer, outcome, now)
+            report.note(timer, _outcome(outcome))
             if outcome is None:
                 cancelled += 1
             else:
                 reminded += 1
-        fired, write_failures = _write_isolated(uow, decided, now, max_attempts, report)
+        written, write_failures = _write_isolated(uow, decided, now, max_attempts, report)
         uow.commit()
+    fired = len(written)
+    for timer, write in decided:
+        if timer.case_id in written:
+            report.note(timer, write.change.trigger)
     report.fired += fired + reminded
     report.cancelled += cancelled
     return fired + reminded + cancelled + failures + write_failures
@@ -187,29 +208,31 @@ def _write_isolated(
     now: datetime,
     max_attempts: int,
     report: SweepReport,
-) -> tuple[int, int]:
-    """Write the decided firings with their effects; return (fired, failed writes)."""
+) -> tuple[set[int], int]:
+    """Write the decided firings with their effects; return (the cases written, failed
+    writes)."""
     try:
         with uow.session.begin_nested():
             return _write(uow.repo, decided), 0
     except Exception:
         pass  # one of them is bad: find it, each write under its own savepoint
-    fired = failed = 0
+    written: set[int] = set()
+    failed = 0
     for timer, write in decided:
         try:
             with uow.session.begin_nested():
-                fired += _write(uow.repo, [(timer, write)])
+                written |= _write(uow.repo, [(timer, write)])
         except VersionConflict:
             continue  # its case moved since the claim: the timer stays pending
         except Exception as error:
             _record_failure(uow.repo, timer, error, now, max_attempts, report)
             failed += 1
-    return fired, failed
+    return written, failed
 
 
-def _write(repo: Repository, decided: list[tuple[DueTimer, Write]]) -> int:
+def _write(repo: Repository, decided: list[tuple[DueTimer, Write]]) -> set[int]:
     """Write the firings (one statement on PostgreSQL) and apply their kinds' effects; return
-    how many were written. A single firing whose case moved raises `VersionConflict`."""
+    the ids of the cases written. A single firing whose case moved raises `VersionConflict`."""
     written = repo.write_transitions([write for _, write in decided])
     if len(decided) == 1 and not written:
         raise VersionConflict(decided[0][1].case_id)
@@ -226,7 +249,15 @@ def _write(repo: Repository, decided: list[tuple[DueTimer, Write]]) -> int:
                     written[write.case_id],
                 ),
             )
-    return len(written)
+    return set(written)
+
+
+def _outcome(decided: Write | NewOutbox | None) -> str:
+    if decided is None:
+        return "cancelled"
+    if isinstance(decided, NewOutbox):
+        return "reminder"
+    return decided.change.trigger
 
 
 def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | NewOutbox | None:
@@ -284,7 +315,9 @@ def _record_failure(
     if attempt >= max_attempts:
         repo.record_timer_failure(timer.id, message, None, now)
         report.failed += 1
+        report.note(timer, "failed")
         report.incidents.append(f"{timer.reference} {timer.name}: {message}")
     else:
         repo.record_timer_failure(timer.id, message, now + backoff(attempt), now)
         report.retried += 1
+        report.note(timer, "retry")
