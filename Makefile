@@ -12,9 +12,10 @@ export DO_NOT_TRACK := 1
 
 .PHONY: run test lint unit bench install system-deps postgres clean
 
+# The main job: migrate, load the demo into an empty database, start the Prefect server (UI at
+# http://127.0.0.1:4200), the work pool, every deployment of prefect.yaml and a worker.
 run: install
-	$(BIN)/misure db upgrade
-	$(BIN)/misure work --every 60
+	$(BIN)/misure stack
 
 test: install postgres lint
 	MISURE_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest

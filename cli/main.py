@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from cli import placements as placements_cli
+from cli import stack as stack_cli
 from cli.common import (
     ActorOption,
     DataOption,
@@ -57,6 +58,7 @@ app.add_typer(placements_cli.ref_app, name="ref")
 app.add_typer(placements_cli.placement_app, name="placement")
 app.add_typer(placements_cli.budget_app, name="budget")
 app.command("simulate")(placements_cli.simulate)
+app.command("stack")(stack_cli.stack)
 
 
 # db ------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ the prison, the UIEPE, the court registry, the facility, and the Directorate's b
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from calendar import isleap
@@ -36,8 +37,11 @@ from machines.registry import load_machines
 from services import budget, placements, reallocation, reference, schema, simulation
 from services.clock import FixedClock
 from services.context import Context
+from services.engine import FireResult
 from storage.database import make_engine
 from storage.models import Case
+
+FREEING = ("rejected", "withdrawn")  # a place held is freed by these (art. 12 co. 9-10)
 
 ref_app = typer.Typer(no_args_is_help=True, help="Reference data: UIEPEs, prisons, facilities.")
 placement_app = typer.Typer(
@@ -61,6 +65,20 @@ def _json_file(path: Path) -> Any:
         return json.loads(text)
     except (OSError, ValueError) as error:
         raise Refused(f"{path}: {error}") from error
+
+
+def _start_reallocation(result: FireResult, as_json: bool) -> None:
+    """A freed place is reassigned at once where Prefect runs (PREFECT_API_URL): the
+    reallocation deployment starts now, keyed by the freeing event, instead of at its next
+    scheduled run."""
+    if result.replayed or result.to_state not in FREEING or not os.environ.get("PREFECT_API_URL"):
+        return
+    from flows.dispatch import start_reallocation
+
+    run = start_reallocation(f"reallocate:{result.reference}:{result.event_id}")
+    if not as_json:
+        note = f"reallocation started (flow run {run})" if run else "reallocation at next run"
+        err.print(note, highlight=False)
 
 
 # reference data ------------------------------------------------------------------------------
@@ -177,6 +195,7 @@ def placement_decide(
             key,
         )
     print_result(result, as_json)
+    _start_reallocation(result, as_json)
 
 
 @placement_app.command("enter")
@@ -256,6 +275,7 @@ def placement_withdraw(
     with refusals(as_json):
         result = placements.withdraw(make_context(now), reference_, actor, key)
     print_result(result, as_json)
+    _start_reallocation(result, as_json)
 
 
 @placement_app.command("close")

@@ -175,9 +175,10 @@ def simulate_year(
 
 
 def load_demo(ctx: Context, clock: FixedClock, today: date, seed: int = 1) -> YearReport:
-    """A realistic demo ending yesterday: 90 days of a smaller flow of applications, so that
-    cases are at every stage and some attestations are about to lapse. Fictional data only."""
-    return simulate(ctx, clock, today - timedelta(days=90), today - timedelta(days=1), 160, seed)
+    """A realistic demo ending yesterday: 90 days of applications at the national yearly pace,
+    so that cases are at every stage, some UIEPEs have queues and some attestations are about
+    to lapse. Fictional data only."""
+    return simulate(ctx, clock, today - timedelta(days=90), today - timedelta(days=1), 800, seed)
 
 
 def simulate(

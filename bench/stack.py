@@ -1,0 +1,121 @@
+"""`misure stack` (what `make run` starts) as a process of its own, for the end-to-end test and
+the latency benchmark: started in a folder of its own on a free port, stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MISURE = str(Path(sys.executable).with_name("misure"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Stack:
+    """The stack on `database_url` (default: a SQLite file in `folder`), its Prefect server's
+    home in `folder`."""
+
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str | None = None,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.folder, self.port = folder, free_port()
+        self.database_url = database_url or f"sqlite:///{folder / 'misure.db'}"
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.env = {
+            **os.environ,
+            "MISURE_DATABASE_URL": self.database_url,
+            "MISURE_MACHINE_MODULES": '["machines.placement"]',
+            "PREFECT_HOME": str(folder / "prefect"),
+            "PREFECT_API_URL": self.api_url,
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        }
+        self.args = args
+        self.output = folder / "stack.out"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.exit_code: int | None = None
+
+    def __enter__(self) -> Stack:
+        with self.output.open("wb") as out:
+            self.process = subprocess.Popen(
+                [MISURE, "stack", "--port", str(self.port), *self.args],
+                env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 300
+        while "ready" not in self.output.read_text(errors="replace").split():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"the stack did not start:\n{self.text()}")
+            time.sleep(1)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            try:
+                self.process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.exit_code = self.process.returncode
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.api_url + path, data=data, method=method,
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read() or b"null")
+
+    def run_deployment(self, name: str, parameters: dict[str, Any], timeout: float = 180) -> str:
+        """Start a run of deployment `name` (flow/deployment) and wait until it completes;
+        return its id."""
+        deployment = self.api("GET", f"/deployments/name/{name}")
+        run = self.api(
+            "POST", f"/deployments/{deployment['id']}/create_flow_run", {"parameters": parameters}
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.api("GET", f"/flow_runs/{run['id']}")["state_type"]
+            if state == "COMPLETED":
+                return str(run["id"])
+            if state in ("FAILED", "CRASHED", "CANCELLED"):
+                raise RuntimeError(f"flow run {run['id']} ended {state}")
+            time.sleep(1)
+        raise TimeoutError(f"flow run {run['id']} did not complete in {timeout} s")
+
+    def artifact(self, key: str) -> Any:
+        found = self.api(
+            "POST", "/artifacts/filter", {"artifacts": {"key": {"any_": [key]}}, "limit": 1,
+                                          "sort": "CREATED_DESC"},
+        )  # fmt: skip
+        return found[0] if found else None

@@ -1,0 +1,198 @@
+"""`misure stack`: what `make run` starts. The database migrated (and a fictional demo loaded if
+it is empty), the Prefect server with its UI, the `misure` process work pool, every deployment
+of prefect.yaml and a worker; it prints where to look and stops everything on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from cli.common import Refused, out, redacted, refusals
+from machines.calendar import rome_date
+from machines.registry import load_machines
+from services import schema, simulation
+from services.clock import FixedClock
+from services.context import Context
+from services.settings import Settings
+from storage.database import make_engine
+from storage.models import Case, Office
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def stack(
+    port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
+    demo: Annotated[bool, typer.Option(help="Load the demo into an empty database.")] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Process workers of the pool.")] = 1,
+    worker_limit: Annotated[
+        int | None, typer.Option(min=1, help="Flow runs a worker runs at once.")
+    ] = None,
+) -> None:
+    """Run misure with Prefect: server and UI, work pool, deployments, a worker."""
+    with refusals():
+        env = _environment(port)
+        database = env["MISURE_DATABASE_URL"]
+        _prepare(database, demo)
+    logs = Path(env["PREFECT_HOME"]).parent / "log"
+    logs.mkdir(parents=True, exist_ok=True)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        with refusals():
+            _serve(children, env, port, logs, workers, worker_limit)
+    except KeyboardInterrupt:
+        out.print("stopping")
+    finally:
+        _stop(children)
+
+
+def _serve(
+    children: list[subprocess.Popen[bytes]],
+    env: dict[str, str],
+    port: int,
+    logs: Path,
+    workers: int,
+    worker_limit: int | None,
+) -> None:
+    """Start the server, the pool, the deployments and the worker; return when interrupted,
+    raise if one of them stops."""
+    database = env["MISURE_DATABASE_URL"]
+    server = ["server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    children.append(_start("prefect-server", server, env, logs))
+    _wait_healthy(f"http://127.0.0.1:{port}/api/health", children[0])
+    _run(["work-pool", "create", "misure", "--type", "process", "--overwrite"], env)
+    _run(["--no-prompt", "deploy", "--all", "--prefect-file", str(ROOT / "prefect.yaml")], env)
+    for n in range(1, workers + 1):
+        worker = ["worker", "start", "--pool", "misure", "--name", f"misure-worker-{n}"]
+        if worker_limit is not None:
+            worker += ["--limit", str(worker_limit)]
+        children.append(_start(f"prefect-worker-{n}", worker, env, logs))
+    example = _example_case(database)
+    if example is not None:
+        run = ["deployment", "run", "case-status/case-status", "--param", f"reference={example}"]
+        _run(run, env)
+    lines = [
+        f"[bold green]misure is running[/] on {redacted(database)}",
+        f"  Prefect UI:  http://127.0.0.1:{port}  (deployments, runs, artifacts)",
+        f"  logs:        {logs}",
+        "  inspect a case: Deployments > case-status > Run, with its reference",
+        f"  processes:   {' '.join(str(child.pid) for child in children)} (server, workers)",
+        "Ctrl-C stops everything.",
+    ]
+    if example is not None:
+        lines.insert(
+            2, f"  a case:      http://127.0.0.1:{port}/artifacts/key/case-{example.lower()}"
+        )
+    out.print("\n".join(lines), highlight=False)
+    print("ready", flush=True)
+    while all(child.poll() is None for child in children):
+        time.sleep(1)
+    stopped = next(c for c in children if c.poll() is not None)
+    raise Refused(f"a process stopped (exit {stopped.returncode}); see {logs}")
+
+
+def _environment(port: int) -> dict[str, str]:
+    settings = Settings()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not os.path.isabs(url.database):
+        url = url.set(database=str((ROOT / url.database).resolve()))  # the worker's cwd differs
+    database = url.render_as_string(hide_password=False)
+    (ROOT / "var").mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "MISURE_ROOT": str(ROOT),
+        "MISURE_DATABASE_URL": database,
+        "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(ROOT / "var" / "prefect")),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_WORKER_QUERY_SECONDS": "2",  # pick runs up within seconds (reallocation)
+        "PREFECT_SERVER_UI_V2_ENABLED": "true",  # renders mermaid diagrams in artifacts
+    }
+
+
+def _prepare(database: str, demo: bool) -> None:
+    db = make_engine(database)
+    try:
+        schema.upgrade(db)
+        with db.connect() as connection:
+            empty = not connection.scalar(select(func.count()).select_from(Office))
+        if demo and empty:
+            today = rome_date(datetime.now(UTC))
+            clock = FixedClock(datetime.now(UTC))
+            ctx = Context(db=db, machines=load_machines(Settings().machine_modules), clock=clock)
+            out.print("loading the demo: 90 days of fictional applications for eleven UIEPEs")
+            report = simulation.load_demo(ctx, clock, today)
+            out.print(f"demo loaded in {report.seconds} s: {report.states}")
+    finally:
+        db.dispose()
+
+
+def _example_case(database: str) -> str | None:
+    """A case waiting for the court, to show in the UI at once."""
+    db = make_engine(database)
+    try:
+        with db.connect() as connection:
+            return connection.scalar(
+                select(Case.reference).where(Case.state == "at_court").order_by(Case.id).limit(1)
+            )
+    finally:
+        db.dispose()
+
+
+def _start(name: str, args: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
+    log = (logs / f"{name}.log").open("ab")
+    return subprocess.Popen(
+        [str(BIN / "prefect"), *args],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches us; we stop them in order
+    )
+
+
+def _run(args: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [str(BIN / "prefect"), *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        raise Refused(f"prefect {' '.join(args[:2])} failed: {' / '.join(tail)}")
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: int = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise Refused(f"the Prefect server exited ({server.returncode}); see var/log")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    raise Refused(f"the Prefect server did not answer on {url} within {seconds} s")
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    for child in reversed(children):
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()

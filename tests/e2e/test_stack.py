@@ -1,0 +1,100 @@
+"""`make run`'s stack as a user meets it: the demo loaded, the Prefect UI answering, a case
+inspected through the Prefect API, a court rejection reassigning the place at once, and
+everything stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bench.stack import MISURE, ROOT, Stack
+from machines.calendar import rome_date
+from storage.database import make_engine
+from storage.models import Application, Case
+
+
+def _head_of_queue_and_a_case_at_court(url: str) -> tuple[str, str]:
+    """A case at court whose UIEPE has applications waiting, and the first of them."""
+    db = make_engine(url)
+    try:
+        with db.connect() as connection:
+            rows = connection.execute(
+                select(Case.reference, Case.state, Application.office_id)
+                .join(Application, Application.case_id == Case.id)
+                .where(Case.state.in_(["at_court", "queued"]))
+                .order_by(Application.protocol_at, Application.protocol_number)
+            ).all()
+    finally:
+        db.dispose()
+    for reference, state, office in rows:
+        if state != "at_court":
+            continue
+        waiting = [r for r, s, o in rows if s == "queued" and o == office]
+        if waiting:
+            return reference, waiting[0]
+    raise AssertionError("the demo has no UIEPE with a queue")
+
+
+def _state(url: str, reference: str) -> str:
+    db = make_engine(url)
+    try:
+        with db.connect() as connection:
+            return str(connection.scalar(select(Case.state).where(Case.reference == reference)))
+    finally:
+        db.dispose()
+
+
+@pytest.mark.timeout(900)
+def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path: Path) -> None:
+    stack = Stack(tmp_path)
+    with stack:
+        text = stack.text()
+        assert "misure is running" in text and "demo loaded" in text
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.port}/", timeout=10) as ui:
+            assert ui.status == 200 and b"<html" in ui.read().lower()
+        names = {d["name"] for d in stack.api("POST", "/deployments/filter", {})}
+        assert names == {
+            "sweep-due-timers",
+            "reallocate-freed-places",
+            "render-notices",
+            "quarterly-monitoring",
+            "daily-dashboard",
+            "case-status",
+        }
+
+        at_court, waiting = _head_of_queue_and_a_case_at_court(stack.database_url)
+        stack.run_deployment("case-status/case-status", {"reference": at_court})
+        artifact = stack.artifact(f"case-{at_court.lower()}")
+        assert artifact is not None and artifact["type"] == "markdown"
+        for fact in (f"# Pratica {at_court}", "`at_court`", "Termini in corso", "```mermaid"):
+            assert fact in artifact["data"], fact
+
+        # A court rejection through the CLI: the freed place goes to the head of the queue.
+        today = rome_date(datetime.now(UTC)).isoformat()
+        started = time.monotonic()
+        decided = subprocess.run(
+            [MISURE, "placement", "decide", at_court, "--outcome", "rejected",
+             "--decided-on", today, "--court", "Tribunale di sorveglianza"],
+            env=stack.env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert decided.returncode == 0, decided.stderr
+        assert "reallocation started" in decided.stderr
+        while _state(stack.database_url, waiting) == "queued":
+            assert time.monotonic() - started < 120, "the place was not reassigned"
+            time.sleep(0.2)
+        latency = time.monotonic() - started
+        print(f"rejection -> reassignment: {latency:.1f} s")
+        assert _state(stack.database_url, waiting) == "at_court"
+    assert stack.exit_code == 0, stack.text()[-2000:]
+    assert "stopping" in stack.text()
+    (line,) = [line for line in stack.text().splitlines() if "processes:" in line]
+    pids = [int(word) for word in line.split() if word.isdigit()]
+    assert len(pids) == 2  # the server and one worker
+    for pid in pids:  # the server and the worker are gone, not orphaned
+        assert not Path(f"/proc/{pid}").exists(), f"process {pid} left running after Ctrl-C"
