@@ -30,6 +30,7 @@ lint: install
 
 bench: install postgres
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.latency
 
 install: system-deps $(STAMP)
 

@@ -119,3 +119,57 @@ class Stack:
                                           "sort": "CREATED_DESC"},
         )  # fmt: skip
         return found[0] if found else None
+
+
+def rejectable(url: str) -> list[tuple[str, str]]:
+    """Pairs (a case at court, the head of its UIEPE's queue), one per UIEPE with a queue: a
+    rejection of the first frees a place for the second. Cases whose attestation lapses within
+    the hour are left out (the stack's sweeps would lapse them under the caller)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from storage.database import make_engine
+    from storage.models import Application, Case, Timer
+
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    db = make_engine(url)
+    try:
+        with db.connect() as connection:
+            rows = connection.execute(
+                select(Case.reference, Case.state, Application.office_id)
+                .join(Application, Application.case_id == Case.id)
+                .where(Case.state.in_(["at_court", "queued"]))
+                .order_by(Application.protocol_at, Application.protocol_number)
+            ).all()
+            lapsing = set(
+                connection.scalars(
+                    select(Case.reference)
+                    .join(Timer, Timer.case_id == Case.id)
+                    .where(Timer.status == "pending", Timer.due_at < soon)
+                )
+            )
+    finally:
+        db.dispose()
+    rows = [row for row in rows if row[0] not in lapsing]
+    pairs = []
+    for office in dict.fromkeys(o for _, _, o in rows):
+        at_court = [r for r, s, o in rows if s == "at_court" and o == office]
+        waiting = [r for r, s, o in rows if s == "queued" and o == office]
+        if at_court and waiting:
+            pairs.append((at_court[0], waiting[0]))
+    return pairs
+
+
+def state_of(url: str, reference: str) -> str:
+    from sqlalchemy import select
+
+    from storage.database import make_engine
+    from storage.models import Case
+
+    db = make_engine(url)
+    try:
+        with db.connect() as connection:
+            return str(connection.scalar(select(Case.state).where(Case.reference == reference)))
+    finally:
+        db.dispose()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
@@ -33,8 +34,17 @@ from cli.common import (
     redacted,
     refusals,
 )
+from machines.calendar import rome_date
 from machines.registry import load_machines
-from services import budget, placements, reallocation, reference, schema, simulation
+from services import (
+    budget,
+    inspection,
+    placements,
+    reallocation,
+    reference,
+    schema,
+    simulation,
+)
 from services.clock import FixedClock
 from services.context import Context
 from services.engine import FireResult
@@ -488,3 +498,27 @@ def simulate(
     for name, value in rows:
         table.add_row(name, str(value))
     out.print(table)
+
+
+@placement_app.command("dashboard")
+def placement_dashboard(now: NowOption = None, as_json: JsonOption = False) -> None:
+    """Each UIEPE's places, queue in protocol order and budget (the daily-dashboard flow)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        boards = inspection.dashboards(ctx)
+    if as_json:
+        emit({"dashboards": [asdict(board) for board in boards]})
+        return
+    today = rome_date(ctx.clock.now())
+    for board in boards:
+        out.print(Markdown(inspection.dashboard_markdown(board, today)))
+
+
+@placement_app.command("status")
+def placement_status(
+    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")], now: NowOption = None
+) -> None:
+    """The case's status page, as the case-status flow publishes it (markdown)."""
+    with refusals():
+        markdown = inspection.case_status_markdown(make_context(now), reference_)
+    sys.stdout.write(markdown)

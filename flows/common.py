@@ -4,27 +4,39 @@ instant given as a parameter or now, and a table artifact of what a run changed.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from prefect.artifacts import create_table_artifact
+from sqlalchemy import Engine
 
+from machines.registry import load_machines
 from services.clock import Clock, FixedClock, SystemClock
 from services.context import Context
 from services.notices import Office
 from services.settings import Settings
+from storage.database import make_engine
 
 MAX_ROWS = 500  # rows of a table artifact; the count says how many there were
 
 
 def context(now: str | None = None) -> Context:
-    """`now`: an ISO 8601 instant with offset (tests, catching up), else the system clock."""
+    """`now`: an ISO 8601 instant with offset (tests, catching up), else the system clock.
+    The tasks of a flow run share one engine (one connection pool) per database."""
     clock: Clock = SystemClock()
     if now is not None:
         instant = datetime.fromisoformat(now)
         if instant.tzinfo is None:
             raise ValueError(f"now={now!r} needs an offset")
         clock = FixedClock(instant.astimezone(UTC))
-    return Context.from_settings(Settings(), clock)
+    settings = Settings()
+    machines = load_machines(settings.machine_modules)
+    return Context(db=_engine(settings.database_url), machines=machines, clock=clock)
+
+
+@cache
+def _engine(url: str) -> Engine:
+    return make_engine(url)
 
 
 def office() -> Office:

@@ -70,6 +70,13 @@ def test_every_actor_drives_a_placement_from_filing_to_the_cost_statement(
     monitoring = pcli.json("budget", "monitor", "2026", "1", "--out", str(tmp_path / "pdf"))
     assert monitoring["national"]["spent"] == "450.00"
     assert len(list((tmp_path / "pdf").glob("*.pdf"))) == 3
+    status = pcli.run("placement", "status", ref).stdout
+    assert f"# Pratica {ref}" in status and "`closed`" in status and "```mermaid" in status
+    boards = pcli.json("placement", "dashboard")["dashboards"]
+    assert [(b["office"], b["places"], b["free"]) for b in boards] == [
+        ("UIEPE-RM", 2, 2),  # CONV-RM-2's facility is suspended
+        ("UIEPE-TO", 1, 1),
+    ]
 
 
 def test_refusals_are_one_line_and_write_nothing(pcli: Cli, tmp_path: Path) -> None:

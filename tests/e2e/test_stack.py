@@ -11,43 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from bench.stack import MISURE, ROOT, Stack
+from bench.stack import MISURE, ROOT, Stack, rejectable, state_of
 from machines.calendar import rome_date
-from storage.database import make_engine
-from storage.models import Application, Case
-
-
-def _head_of_queue_and_a_case_at_court(url: str) -> tuple[str, str]:
-    """A case at court whose UIEPE has applications waiting, and the first of them."""
-    db = make_engine(url)
-    try:
-        with db.connect() as connection:
-            rows = connection.execute(
-                select(Case.reference, Case.state, Application.office_id)
-                .join(Application, Application.case_id == Case.id)
-                .where(Case.state.in_(["at_court", "queued"]))
-                .order_by(Application.protocol_at, Application.protocol_number)
-            ).all()
-    finally:
-        db.dispose()
-    for reference, state, office in rows:
-        if state != "at_court":
-            continue
-        waiting = [r for r, s, o in rows if s == "queued" and o == office]
-        if waiting:
-            return reference, waiting[0]
-    raise AssertionError("the demo has no UIEPE with a queue")
-
-
-def _state(url: str, reference: str) -> str:
-    db = make_engine(url)
-    try:
-        with db.connect() as connection:
-            return str(connection.scalar(select(Case.state).where(Case.reference == reference)))
-    finally:
-        db.dispose()
 
 
 @pytest.mark.timeout(900)
@@ -68,7 +34,7 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
             "case-status",
         }
 
-        at_court, waiting = _head_of_queue_and_a_case_at_court(stack.database_url)
+        at_court, waiting = rejectable(stack.database_url)[0]
         stack.run_deployment("case-status/case-status", {"reference": at_court})
         artifact = stack.artifact(f"case-{at_court.lower()}")
         assert artifact is not None and artifact["type"] == "markdown"
@@ -85,12 +51,12 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
         )  # fmt: skip
         assert decided.returncode == 0, decided.stderr
         assert "reallocation started" in decided.stderr
-        while _state(stack.database_url, waiting) == "queued":
+        while state_of(stack.database_url, waiting) == "queued":
             assert time.monotonic() - started < 120, "the place was not reassigned"
             time.sleep(0.2)
         latency = time.monotonic() - started
         print(f"rejection -> reassignment: {latency:.1f} s")
-        assert _state(stack.database_url, waiting) == "at_court"
+        assert state_of(stack.database_url, waiting) == "at_court"
     assert stack.exit_code == 0, stack.text()[-2000:]
     assert "stopping" in stack.text()
     (line,) = [line for line in stack.text().splitlines() if "processes:" in line]
