@@ -16,6 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from cli import api as api_cli
 from cli import placements as placements_cli
 from cli import stack as stack_cli
 from cli.common import (
@@ -59,6 +60,7 @@ app.add_typer(placements_cli.placement_app, name="placement")
 app.add_typer(placements_cli.budget_app, name="budget")
 app.command("simulate")(placements_cli.simulate)
 app.command("stack")(stack_cli.stack)
+app.add_typer(api_cli.api_app, name="api")
 
 
 # db ------------------------------------------------------------------------------------------

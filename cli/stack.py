@@ -71,6 +71,7 @@ def _serve(
     server = ["server", "start", "--host", "127.0.0.1", "--port", str(port)]
     children.append(_start("prefect-server", server, env, logs))
     _wait_healthy(f"http://127.0.0.1:{port}/api/health", children[0])
+    _wait_healthy(f"http://127.0.0.1:{port}/", children[0])  # the UI, once its files are ready
     _run(["work-pool", "create", "misure", "--type", "process", "--overwrite"], env)
     _run(["--no-prompt", "deploy", "--all", "--prefect-file", str(ROOT / "prefect.yaml")], env)
     for n in range(1, workers + 1):

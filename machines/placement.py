@@ -166,7 +166,7 @@ MACHINE = CaseMachine(
             f"art. 12 co. 7-8 {DM}",
             guards=(_needs("decided_on"),),
             notices=("notifica_cambio_stato",),
-            records=("decided_on", "court"),
+            records=("decided_on", "court", "file_number", "measure_start"),
         ),
         Transition(
             "reject",
@@ -176,7 +176,7 @@ MACHINE = CaseMachine(
             guards=(_needs("decided_on"),),
             notices=("perdita_efficacia",),
             signals=REALLOCATE,
-            records=("decided_on", "court"),
+            records=("decided_on", "court", "file_number"),
         ),
         Transition(
             "lapse",

@@ -48,8 +48,10 @@ class NoticeReport:
     rendered: int = 0
     already_rendered: int = 0
     failed: int = 0  # attempts that raised in this pass (retried later, or given up)
-    documents: list[Rendered] = field(default_factory=list)  # rendered in this pass
-    errors: list[str] = field(default_factory=list)  # "reference template: error"
+    # What was rendered, and why a render failed, in this pass (not compared: a report equals
+    # another with the same counts).
+    documents: list[Rendered] = field(default_factory=list, compare=False)
+    errors: list[str] = field(default_factory=list, compare=False)
 
     @property
     def handled(self) -> int:

@@ -146,6 +146,7 @@ def record_decision(
     actor: str,
     file_number: str | None = None,
     idempotency_key: str | None = None,
+    measure_start: date | None = None,
 ) -> FireResult:
     """The court's decision on an attestation, reported by its registry (art. 12 co. 7-10).
 
@@ -165,6 +166,8 @@ def record_decision(
     }
     if file_number:
         payload["file_number"] = file_number
+    if measure_start is not None:
+        payload["measure_start"] = measure_start.isoformat()
     for _ in range(engine.WRITE_ATTEMPTS):
         with ctx.uow() as uow:
             case = _case(uow, reference)
@@ -292,6 +295,53 @@ def close(
 ) -> FireResult:
     """Close the case; after a stay, with the cost-recovery statement (art. 14)."""
     return engine.fire(ctx, reference, "close", actor, {}, idempotency_key)
+
+
+def pending_before(ctx: Context, reference: str, court: str) -> bool:
+    """Whether `reference` is a placement whose application names `court`: what a court's
+    registry may see and decide (art. 12 co. 8)."""
+    with ctx.uow() as uow:
+        case = uow.repo.case_by_reference(reference)
+        if case is None or case.kind != KIND:
+            return False
+        application = uow.placements.application(case.id)
+        return application is not None and application.court == court
+
+
+def state_of(ctx: Context, reference: str) -> str | None:
+    with ctx.uow() as uow:
+        case = uow.repo.case_by_reference(reference)
+        return None if case is None else case.state
+
+
+def status_for_court(ctx: Context, reference: str, court: str) -> dict[str, Any] | None:
+    """What the court's registry may read of a case before it (None otherwise): state, the
+    attestation's dates, the decision recorded and the running terms. No personal data."""
+    if not pending_before(ctx, reference, court):
+        return None
+    detail = engine.describe(ctx, reference)
+    machine = ctx.machine(KIND)
+    with ctx.uow() as uow:
+        reservation = uow.placements.last_reservation(detail.case.id)
+    decided = detail.case.data.get("decided_on")
+    return {
+        "reference": reference,
+        "state": detail.case.state,
+        "state_label": machine.label(detail.case.state),
+        "court": court,
+        "issued_on": None if reservation is None else reservation.issued_on,
+        "valid_until": None if reservation is None else reservation.valid_until,
+        "decided_on": decided,
+        "deadlines": [
+            {
+                "term": machine.label(timer.name),
+                "last_day": rome_date(timer.due_at - timedelta(microseconds=1)),
+                "lapses_at": timer.due_at,
+            }
+            for timer in detail.pending_timers
+            if timer.fires is not None
+        ],
+    }
 
 
 def _case(uow: UnitOfWork, reference: str) -> Case:

@@ -410,3 +410,36 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("kind", "period", "scope", name="uq_reports_period"),)
+
+
+# Court registry API ----------------------------------------------------------------------------
+
+
+class RegistryToken(Base):
+    """A court registry's API token: only its SHA-256 is kept; revoked tokens stay, for the
+    audit of what they did."""
+
+    __tablename__ = "registry_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    court: Mapped[str] = mapped_column(String(200))  # the court whose cases it may act on
+    label: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiRequest(Base):
+    """The first answer to a registry's write request with a given Idempotency-Key."""
+
+    __tablename__ = "api_requests"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("registry_tokens.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("token_id", "idempotency_key", name="uq_api_requests_key"),)

@@ -167,7 +167,10 @@ _CLAIM = (
     .where(text("timers.status = 'pending'"), TIMERS.c.run_at <= bindparam("now"))
     .order_by(TIMERS.c.run_at, TIMERS.c.id)
     .limit(bindparam("limit", type_=Integer(), literal_execute=True))
-    .with_for_update(skip_locked=True, of=TIMERS)
+    # The case is locked with its timer, in the order every transition takes them (case, then
+    # timers): a decision moving the case meanwhile makes the claim skip this timer instead of
+    # deadlocking with it.
+    .with_for_update(skip_locked=True, of=(TIMERS, CASES))
 )
 # The same claim for SQLite's driver (BEGIN IMMEDIATE already excludes other writers).
 _SQLITE_CLAIM = (

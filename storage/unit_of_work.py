@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import is_postgresql, make_session_factory
 from storage.placements import PlacementRepository
+from storage.registry import RegistryRepository
 from storage.repository import Repository
 
 
@@ -34,6 +35,10 @@ class UnitOfWork:
     @property
     def placements(self) -> PlacementRepository:
         return PlacementRepository(self.session, self.postgresql)
+
+    @property
+    def registry(self) -> RegistryRepository:
+        return RegistryRepository(self.session)
 
     def __enter__(self) -> UnitOfWork:
         if self._session is not None:

@@ -113,7 +113,10 @@ def test_a_failing_notice_is_retried_then_marked_failed_without_blocking_others(
         )
         uow.commit()
 
-    assert render_pending_notices(ctx, office=OFFICE) == NoticeReport(rendered=1, failed=1)
+    report = render_pending_notices(ctx, office=OFFICE)
+    assert report == NoticeReport(rendered=1, failed=1)
+    assert [d.reference for d in report.documents] == [fine.reference]
+    assert len(report.errors) == 1 and "inesistente" in report.errors[0]
     for attempt in range(2, MAX_ATTEMPTS + 1):
         assert render_pending_notices(ctx, office=OFFICE) == NoticeReport(failed=1)
         assert outbox(ctx)[0].attempts == attempt

@@ -1,0 +1,331 @@
+"""The court registry API (D.M. 128/2025 art. 12 co. 8: the registry reports every decision at
+once, rejections included). Every request carries a registry's token and acts only on cases
+pending before that registry's court; every write carries an Idempotency-Key and is applied
+exactly once; every refusal says why, as JSON: 401, 404, 409 or 422, never a 500 for anything
+a client can send.
+
+No `from __future__ import annotations` here: FastAPI reads the dependencies' annotations at
+run time."""
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from fastapi import BackgroundTasks, Depends, FastAPI, Header, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from machines.calendar import rome_date
+from services import placements, reallocation, registry
+from services.clock import SystemClock
+from services.context import Context
+from services.errors import DomainError, LateDecision
+from services.settings import Settings
+
+log = logging.getLogger("misure.api")
+REFERENCE = r"^ATT-[0-9]{4}-[0-9]{6}$"
+KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
+
+ReferencePath = Annotated[
+    str,
+    Path(
+        pattern=REFERENCE,
+        description="Riferimento pseudonimo della pratica di attestazione (ATT-AAAA-NNNNNN).",
+        examples=["ATT-2026-000123"],
+    ),
+]
+
+
+class Outcome(StrEnum):
+    GRANTED = "granted"
+    REJECTED = "rejected"
+
+
+class Error(BaseModel):
+    error: str = Field(description="Codice dell'errore (unauthorized, not_found, ...).")
+    message: str = Field(description="Spiegazione in chiaro.")
+    field: str | None = Field(None, description="Il campo non valido, per gli errori 422.")
+    state: str | None = Field(
+        None, description="Stato della pratica, per le decisioni che non si applicano più."
+    )
+    since: date | None = Field(None, description="Data (ora italiana) in cui vi è entrata.")
+
+
+class Decision(BaseModel):
+    """A court decision on the measure for which the attestation was issued."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome = Field(
+        description="Esito: `granted` (misura concessa) o `rejected` (istanza rigettata: "
+        "l'attestazione perde efficacia, art. 12 co. 10 D.M. 128/2025)."
+    )
+    decided_on: date = Field(description="Data del provvedimento (non futura).")
+    measure_start: date | None = Field(
+        None,
+        description="Decorrenza della misura di comunità: obbligatoria se concessa, "
+        "non ammessa se rigettata; non anteriore alla data del provvedimento.",
+    )
+    file_number: str = Field(
+        min_length=1,
+        max_length=60,
+        pattern=r"^[^\x00-\x1f]+$",
+        description="Numero di registro del procedimento presso la cancelleria "
+        "(es. SIUS 123/2026).",
+    )
+
+    @model_validator(mode="after")
+    def _start_date(self) -> Self:
+        if self.outcome is Outcome.GRANTED and self.measure_start is None:
+            raise ValueError("measure_start is required when the measure is granted")
+        if self.outcome is Outcome.REJECTED and self.measure_start is not None:
+            raise ValueError("measure_start is not allowed for a rejection")
+        if self.measure_start is not None and self.measure_start < self.decided_on:
+            raise ValueError("measure_start precedes decided_on")
+        return self
+
+
+class Applied(BaseModel):
+    reference: str = Field(description="Riferimento della pratica.")
+    outcome: Outcome
+    state: str = Field(description="Stato della pratica dopo la decisione.")
+    decided_on: date
+    recorded_at: datetime = Field(description="Istante di registrazione (UTC).")
+    event: int = Field(description="Numero progressivo dell'evento nello storico della pratica.")
+
+
+class Deadline(BaseModel):
+    term: str = Field(description="Termine (es. validità dell'attestazione).")
+    last_day: date = Field(description="Ultimo giorno del termine (ora italiana).")
+    lapses_at: datetime = Field(description="Istante in cui il termine scade (UTC).")
+
+
+class Status(BaseModel):
+    reference: str
+    state: str = Field(description="Stato tecnico della pratica.")
+    state_label: str = Field(description="Stato della pratica, in italiano.")
+    court: str = Field(description="Autorità giudiziaria competente.")
+    issued_on: date | None = Field(None, description="Data di rilascio dell'attestazione.")
+    valid_until: date | None = Field(
+        None, description="Fine della validità dell'attestazione (art. 12 co. 6)."
+    )
+    decided_on: date | None = Field(None, description="Data della decisione registrata.")
+    deadlines: list[Deadline] = Field(description="Termini in corso.")
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error, "description": "Token assente, sconosciuto o revocato."},
+    404: {"model": Error, "description": "Nessuna pratica pendente davanti a questa Autorità."},
+    409: {"model": Error, "description": "Decisione non applicabile, o chiave già usata."},
+    422: {"model": Error, "description": "Richiesta non valida: il campo e il motivo."},
+}
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.answer = registry.Answer(status, {"error": error, "message": message, **extra})
+
+
+def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
+    """The app; `context` gives the services' context (default: from MISURE_* settings)."""
+    make_context = context or (lambda: Context.from_settings(Settings(), SystemClock()))
+    ctx_holder: dict[str, Context] = {}
+
+    def ctx() -> Context:
+        if "ctx" not in ctx_holder:
+            ctx_holder["ctx"] = make_context()
+        return ctx_holder["ctx"]
+
+    app = FastAPI(
+        title="misure - API per le cancellerie",
+        version="1",
+        description=__doc__,
+        responses={401: ERRORS[401]},
+    )
+
+    def caller(authorization: Annotated[str | None, Header()] = None) -> registry.Registry:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        found = registry.authenticate(ctx(), token) if token else None
+        if found is None:
+            raise Refusal(401, "unauthorized", "a valid registry token is required (Bearer)")
+        return found
+
+    @app.exception_handler(Refusal)
+    async def refusal(_: Request, error: Refusal) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if error.answer.status == 401 else None
+        return JSONResponse(error.answer.body, error.answer.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        where = [str(part) for part in first.get("loc", ()) if part not in ("body", "path")]
+        return JSONResponse(
+            {"error": "invalid_input", "message": str(first.get("msg")),
+             "field": ".".join(where) or None},
+            422,
+        )  # fmt: skip
+
+    @app.exception_handler(SQLAlchemyError)
+    async def unavailable(_: Request, error: SQLAlchemyError) -> JSONResponse:
+        log.error("database error: %s", type(error).__name__)
+        return JSONResponse(
+            {"error": "unavailable", "message": "the database did not answer; retry later"},
+            503,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
+        return JSONResponse({"error": code, "message": str(error.detail)}, error.status_code)
+
+    @app.get("/health", response_model=Health, responses={503: {"model": Health}})
+    def health() -> Any:
+        """Whether the API and its database answer."""
+        try:
+            with ctx().db.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
+        return Health(status="ok", database="ok")
+
+    @app.get(
+        "/v1/attestations/{reference}",
+        response_model=Status,
+        responses={404: ERRORS[404], 422: ERRORS[422]},
+        summary="Stato di una pratica pendente davanti alla propria Autorità",
+    )
+    def status(reference: ReferencePath, who: Annotated[registry.Registry, Depends(caller)]) -> Any:
+        found = placements.status_for_court(ctx(), reference, who.court)
+        if found is None:
+            raise _not_found(reference)
+        return found
+
+    @app.post(
+        "/v1/attestations/{reference}/decision",
+        response_model=Applied,
+        responses={404: ERRORS[404], 409: ERRORS[409], 422: ERRORS[422]},
+        summary="Comunica la decisione dell'Autorità giudiziaria (art. 12 co. 8)",
+    )
+    def decide(
+        reference: ReferencePath,
+        decision: Decision,
+        background: BackgroundTasks,
+        who: Annotated[registry.Registry, Depends(caller)],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                description="Chiave scelta dalla cancelleria: la stessa richiesta ripetuta con "
+                "la stessa chiave riceve la prima risposta; con un corpo diverso, 409."
+            ),
+        ] = None,
+    ) -> Any:
+        if idempotency_key is None or not KEY.match(idempotency_key):
+            raise Refusal(
+                422, "invalid_input", "an Idempotency-Key header (1-200 printable characters, "
+                "no spaces) is required on every write", field="Idempotency-Key",
+            )  # fmt: skip
+        services = ctx()
+        body = decision.model_dump(mode="json")
+        digest = registry.request_hash("POST", f"/v1/attestations/{reference}/decision", body)
+        first = registry.remembered(services, who, idempotency_key)
+        if first is None:
+            answer = _apply(services, reference, decision, who, idempotency_key)
+            first = registry.remember(
+                services, who, idempotency_key, digest, answer, services.clock.now()
+            )
+            if first[0] == digest and answer.status == 200 and answer.body["state"] == "rejected":
+                background.add_task(_reallocate, services, f"reallocate:{reference}:rejected")
+        stored_digest, stored = first
+        if stored_digest != digest:
+            raise Refusal(
+                409, "idempotency_conflict",
+                f"Idempotency-Key {idempotency_key!r} was used for another request",
+            )  # fmt: skip
+        return JSONResponse(stored.body, stored.status)
+
+    return app
+
+
+def _not_found(reference: str) -> Refusal:
+    # The same answer whether the case does not exist or is before another court.
+    return Refusal(404, "not_found", f"no case {reference} pending before this court")
+
+
+def _apply(
+    ctx: Context, reference: str, decision: Decision, who: registry.Registry, key: str
+) -> registry.Answer:
+    """Apply the decision through the service the CLI uses; its refusals become answers."""
+    today = rome_date(ctx.clock.now())
+    if decision.decided_on > today:
+        return registry.Answer(
+            422, {"error": "invalid_input", "message": "decided_on is in the future",
+                  "field": "decided_on"},
+        )  # fmt: skip
+    if not placements.pending_before(ctx, reference, who.court):
+        return _not_found(reference).answer
+    try:
+        result = placements.record_decision(
+            ctx,
+            reference,
+            placements.Outcome(decision.outcome.value),
+            decision.decided_on,
+            who.court,
+            who.actor,
+            decision.file_number,
+            f"api:{who.token_id}:{key}",
+            measure_start=decision.measure_start,
+        )
+    except LateDecision as late:
+        return registry.Answer(
+            409, {"error": late.code, "message": str(late), "state": late.state,
+                  "since": late.since},
+        )  # fmt: skip
+    except DomainError as refused:
+        state = placements.state_of(ctx, reference)
+        return registry.Answer(
+            refused.status, {"error": refused.code, "message": str(refused), "state": state}
+        )
+    return registry.Answer(
+        200,
+        Applied(
+            reference=reference,
+            outcome=decision.outcome,
+            state=result.to_state,
+            decided_on=decision.decided_on,
+            recorded_at=result.occurred_at,
+            event=result.sequence,
+        ).model_dump(mode="json"),
+    )
+
+
+def _reallocate(ctx: Context, key: str) -> None:
+    """The freed place goes to the next applicant at once: through Prefect where it runs
+    (PREFECT_API_URL), else in this process."""
+    import os
+
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.dispatch import start_reallocation
+
+        if start_reallocation(key) is not None:
+            return
+    try:
+        reallocation.reallocate_signalled(ctx)
+    except Exception:  # the schedule catches up; the decision stands
+        log.exception("reallocation after a rejection failed; the next scheduled run retries")
+
+
+app = create_app()

@@ -1,0 +1,242 @@
+"""The court registry API over real HTTP, against `misure api serve` on loopback: tokens and
+scope, idempotency, late decisions, a rejection handing the place on, bad input, and (on
+PostgreSQL) a decision racing the lapse timer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dateutil.relativedelta import relativedelta
+
+from bench.apiserver import ApiServer
+from machines.calendar import rome_date
+from machines.registry import load_machines
+from services import engine, reallocation, registry, timers
+from services.clock import FixedClock
+from services.context import Context
+from storage.database import make_engine
+from tests.support.placements import COURT_RM, COURT_TO, load_reference, queued
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def served(database_url: str, tmp_path: Path) -> Iterator[tuple[ApiServer, Context]]:
+    """The API serving a database with the reference data, and the services' context on it
+    (its clock at the real instant: the server's clock is the system's)."""
+    db = make_engine(database_url)
+    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(now()))
+    load_reference(ctx, years=(rome_date(now()).year - 1, rome_date(now()).year))
+    with ApiServer(database_url, tmp_path / "api.log") as server:
+        yield server, ctx
+    db.dispose()
+
+
+def at_court(ctx: Context, count: int = 1, court: str = COURT_TO) -> list[str]:
+    prison = "CC-TO" if court == COURT_TO else "CC-RM"
+    references = [queued(ctx, prison, court) for _ in range(count)]
+    reallocation.reallocate(ctx)
+    return references
+
+
+def decision(outcome: str = "granted", **changes: Any) -> dict[str, Any]:
+    today = rome_date(now())
+    body: dict[str, Any] = {
+        "outcome": outcome,
+        "decided_on": today.isoformat(),
+        "file_number": "SIUS 123/2026",
+    }
+    if outcome == "granted":
+        body["measure_start"] = today.isoformat()
+    return {**body, **changes}
+
+
+def post(server: ApiServer, reference: str, body: Any, token: str | None, key: str | None):  # type: ignore[no-untyped-def]
+    return server.request(
+        "POST", f"/v1/attestations/{reference}/decision", body, token=token, key=key
+    )
+
+
+def test_only_a_valid_token_of_the_court_reaches_its_cases(
+    served: tuple[ApiServer, Context],
+) -> None:
+    server, ctx = served
+    (case,) = at_court(ctx)
+    to = registry.issue_token(ctx, COURT_TO).token
+    rm = registry.issue_token(ctx, COURT_RM).token
+
+    assert post(server, case, decision(), None, "k")[0] == 401
+    status, body = post(server, case, decision(), "mrt_not-a-token", "k")
+    assert (status, body["error"]) == (401, "unauthorized")
+    # Another court's registry: 404, the same answer as for a case that does not exist.
+    other = post(server, case, decision(), rm, "k1")
+    missing = post(server, "ATT-2026-999999", decision(), rm, "k2")
+    assert other[0] == missing[0] == 404
+    assert other[1]["error"] == missing[1]["error"] == "not_found"
+    assert server.request("GET", f"/v1/attestations/{case}", token=rm)[0] == 404
+    assert engine.describe(ctx, case).case.state == "at_court"  # nothing was applied
+
+    status, seen = server.request("GET", f"/v1/attestations/{case}", token=to)
+    assert status == 200 and seen["state"] == "at_court" and seen["court"] == COURT_TO
+    assert seen["deadlines"][0]["term"] == "validità dell'attestazione"
+
+    issued = registry.tokens(ctx)[0]
+    registry.revoke_token(ctx, issued.id)
+    assert server.request("GET", f"/v1/attestations/{case}", token=to)[0] == 401
+    assert to not in (Path(server.log)).read_text()  # no token in the logs
+
+
+def test_the_same_key_gets_the_first_answer_and_another_body_a_conflict(
+    served: tuple[ApiServer, Context],
+) -> None:
+    server, ctx = served
+    (case,) = at_court(ctx)
+    token = registry.issue_token(ctx, COURT_TO).token
+    assert post(server, case, decision(), token, None)[0] == 422  # the key is required
+    first = post(server, case, decision(), token, "decision-1")
+    again = post(server, case, decision(), token, "decision-1")
+    assert first[0] == again[0] == 200 and first[1] == again[1]
+    assert first[1]["state"] == "granted"
+    conflict = post(server, case, decision("rejected"), token, "decision-1")
+    assert (conflict[0], conflict[1]["error"]) == (409, "idempotency_conflict")
+    history = engine.describe(ctx, case).history
+    assert [e.trigger for e in history].count("grant") == 1
+    assert history[-1].actor.startswith(f"cancelleria: {COURT_TO}")  # the audit trail
+    assert history[-1].payload["file_number"] == "SIUS 123/2026"
+
+
+def test_a_decision_after_the_lapse_is_answered_409_and_recorded(
+    served: tuple[ApiServer, Context],
+) -> None:
+    server, ctx = served
+    clock = ctx.clock
+    assert isinstance(clock, FixedClock)
+    clock.instant = now() - timedelta(days=70)
+    (case,) = at_court(ctx)
+    clock.instant = now()
+    timers.sweep(ctx, clock.instant)
+    assert engine.describe(ctx, case).case.state == "lapsed"
+    token = registry.issue_token(ctx, COURT_TO).token
+    status, body = post(server, case, decision(), token, "late-1")
+    assert status == 409 and body["error"] == "late_decision"
+    assert body["state"] == "lapsed" and date.fromisoformat(body["since"]) <= rome_date(now())
+    assert post(server, case, decision(), token, "late-1") == (status, body)
+    history = engine.describe(ctx, case).history
+    assert [e.trigger for e in history][-2:] == ["lapse", "late_decision"]
+    assert history[-1].actor.startswith("cancelleria:")
+
+
+def test_a_rejection_hands_the_place_to_the_next_applicant(
+    served: tuple[ApiServer, Context],
+) -> None:
+    server, ctx = served
+    first, second = at_court(ctx, 2)  # one place at UIEPE-TO: the second waits
+    assert engine.describe(ctx, second).case.state == "queued"
+    token = registry.issue_token(ctx, COURT_TO).token
+    status, body = post(server, first, decision("rejected"), token, "reject-1")
+    assert (status, body["state"]) == (200, "rejected")
+    deadline = time.monotonic() + 30
+    while engine.describe(ctx, second).case.state == "queued":
+        assert time.monotonic() < deadline, "the freed place was not reassigned"
+        time.sleep(0.2)
+    assert engine.describe(ctx, second).case.state == "at_court"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            decision("rejected", decided_on=(rome_date(now()) + timedelta(days=1)).isoformat()),
+            "decided_on",
+        ),
+        (decision(outcome="maybe"), "outcome"),
+        ({k: v for k, v in decision().items() if k != "measure_start"}, None),
+        (decision("rejected", measure_start=rome_date(now()).isoformat()), None),
+        (decision(file_number=""), "file_number"),
+        (decision(extra="x"), "extra"),
+    ],
+)
+def test_bad_input_is_422_with_the_field_and_writes_nothing(
+    served: tuple[ApiServer, Context], body: dict[str, Any], field: str | None
+) -> None:
+    server, ctx = served
+    (case,) = at_court(ctx)
+    token = registry.issue_token(ctx, COURT_TO).token
+    before = len(engine.describe(ctx, case).history)
+    status, answer = post(server, case, body, token, "bad-1")
+    assert status == 422 and answer["error"] == "invalid_input"
+    if field is not None:
+        assert answer["field"] == field
+    assert len(engine.describe(ctx, case).history) == before
+    assert post(server, "att-1", decision(), token, "bad-2")[0] == 422  # malformed reference
+    raw = server.request(
+        "POST", f"/v1/attestations/{case}/decision", token=token, key="bad-3", raw=b"{not json"
+    )
+    assert raw[0] == 422
+
+
+@pytest.mark.postgres
+def test_a_decision_racing_the_lapse_timer_has_exactly_one_outcome(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    db = make_engine(postgres_url)
+    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(now()))
+    load_reference(ctx, years=(rome_date(now()).year - 1, rome_date(now()).year))
+    token = registry.issue_token(ctx, COURT_TO).token
+    outcomes = []
+    with ApiServer(postgres_url, tmp_path / "api.log") as server:
+        for round_ in range(6):
+            assert isinstance(ctx.clock, FixedClock)
+            # Attested two months and a day ago: its validity lapses now.
+            ctx.clock.instant = now() - relativedelta(months=2, days=1)
+            (case,) = at_court(ctx)
+            ctx.clock.instant = now()
+            results: dict[str, Any] = {}
+            barrier = threading.Barrier(2)
+            delay = 0.004 * (round_ % 3)  # let either side win
+            sides = [
+                partial(_race_side, barrier, results, "http", 0.0, post, server, case,
+                        decision(), token, f"race-{round_}"),
+                partial(_race_side, barrier, results, "sweep", delay, timers.sweep, ctx, now()),
+            ]  # fmt: skip
+            threads = [threading.Thread(target=side) for side in sides]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            detail = engine.describe(ctx, case)
+            moves = [e for e in detail.history if e.from_state == "at_court"]
+            assert len(moves) == 1
+            status = results["http"][0]
+            if detail.case.state == "granted":
+                assert status == 200
+            else:
+                assert detail.case.state == "lapsed" and status == 409
+                assert detail.history[-1].trigger == "late_decision"
+            outcomes.append(detail.case.state)
+            if detail.case.state == "granted":
+                engine.fire(ctx, case, "withdraw", "test")  # free the place for the next round
+    db.dispose()
+    assert set(outcomes) <= {"granted", "lapsed"} and len(outcomes) == 6
+
+
+def _race_side(
+    barrier: threading.Barrier,
+    results: dict[str, Any],
+    name: str,
+    delay: float,
+    call: Any,
+    *args: Any,
+) -> None:
+    barrier.wait()
+    time.sleep(delay)
+    results[name] = call(*args)
