@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,7 +31,7 @@ from services.settings import Settings
 
 log = logging.getLogger("misure.api")
 REFERENCE = r"^ATT-[0-9]{4}-[0-9]{6}$"
-KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
+KEY = re.compile(r"^[!-~]{1,200}$")  # printable ASCII, no spaces
 
 ReferencePath = Annotated[
     str,
@@ -58,21 +58,10 @@ class Error(BaseModel):
     since: date | None = Field(None, description="Data (ora italiana) in cui vi è entrata.")
 
 
-class Decision(BaseModel):
-    """A court decision on the measure for which the attestation was issued."""
-
+class _Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Outcome = Field(
-        description="Esito: `granted` (misura concessa) o `rejected` (istanza rigettata: "
-        "l'attestazione perde efficacia, art. 12 co. 10 D.M. 128/2025)."
-    )
     decided_on: date = Field(description="Data del provvedimento (non futura).")
-    measure_start: date | None = Field(
-        None,
-        description="Decorrenza della misura di comunità: obbligatoria se concessa, "
-        "non ammessa se rigettata; non anteriore alla data del provvedimento.",
-    )
     file_number: str = Field(
         min_length=1,
         max_length=60,
@@ -81,15 +70,31 @@ class Decision(BaseModel):
         "(es. SIUS 123/2026).",
     )
 
+
+class Granted(_Decision):
+    """The measure is granted: the person may enter the facility (art. 12 co. 7)."""
+
+    outcome: Literal["granted"] = Field(description="Misura concessa.")
+    measure_start: date = Field(
+        description="Decorrenza della misura di comunità, non anteriore al provvedimento."
+    )
+
     @model_validator(mode="after")
     def _start_date(self) -> Self:
-        if self.outcome is Outcome.GRANTED and self.measure_start is None:
-            raise ValueError("measure_start is required when the measure is granted")
-        if self.outcome is Outcome.REJECTED and self.measure_start is not None:
-            raise ValueError("measure_start is not allowed for a rejection")
-        if self.measure_start is not None and self.measure_start < self.decided_on:
+        if self.measure_start < self.decided_on:
             raise ValueError("measure_start precedes decided_on")
         return self
+
+
+class Rejected(_Decision):
+    """The application is rejected: the attestation loses effect at once (art. 12 co. 10)."""
+
+    outcome: Literal["rejected"] = Field(
+        description="Istanza rigettata: l'attestazione perde efficacia."
+    )
+
+
+Decision = Annotated[Granted | Rejected, Field(discriminator="outcome")]
 
 
 class Applied(BaseModel):
@@ -171,7 +176,12 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0]
-        where = [str(part) for part in first.get("loc", ()) if part not in ("body", "path")]
+        loc = list(first.get("loc", ()))
+        if loc[:1] == ["body"] and loc[1:2] in (["granted"], ["rejected"]):
+            del loc[1]  # the member of the outcome union, not a field
+        where = [str(part) for part in loc if part not in ("body", "path", "header")]
+        if first.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            where = ["outcome"]
         return JSONResponse(
             {"error": "invalid_input", "message": str(first.get("msg")),
              "field": ".".join(where) or None},
@@ -189,8 +199,16 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # a body that is not even JSON text
+            return JSONResponse(
+                {"error": "invalid_input", "message": str(error.detail), "field": "body"}, 422
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
-        return JSONResponse({"error": code, "message": str(error.detail)}, error.status_code)
+        return JSONResponse(
+            {"error": code, "message": str(error.detail)},
+            error.status_code,
+            headers=getattr(error, "headers", None),  # Allow, on a 405
+        )
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     def health() -> Any:
@@ -226,18 +244,15 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
         background: BackgroundTasks,
         who: Annotated[registry.Registry, Depends(caller)],
         idempotency_key: Annotated[
-            str | None,
+            str,
             Header(
-                description="Chiave scelta dalla cancelleria: la stessa richiesta ripetuta con "
-                "la stessa chiave riceve la prima risposta; con un corpo diverso, 409."
+                pattern=KEY.pattern,
+                description="Chiave scelta dalla cancelleria (1-200 caratteri stampabili, "
+                "senza spazi): la stessa richiesta ripetuta con la stessa chiave riceve la "
+                "prima risposta; con un corpo diverso, 409.",
             ),
-        ] = None,
+        ],
     ) -> Any:
-        if idempotency_key is None or not KEY.match(idempotency_key):
-            raise Refusal(
-                422, "invalid_input", "an Idempotency-Key header (1-200 printable characters, "
-                "no spaces) is required on every write", field="Idempotency-Key",
-            )  # fmt: skip
         services = ctx()
         body = decision.model_dump(mode="json")
         digest = registry.request_hash("POST", f"/v1/attestations/{reference}/decision", body)
@@ -281,13 +296,13 @@ def _apply(
         result = placements.record_decision(
             ctx,
             reference,
-            placements.Outcome(decision.outcome.value),
+            placements.Outcome(decision.outcome),
             decision.decided_on,
             who.court,
             who.actor,
             decision.file_number,
             f"api:{who.token_id}:{key}",
-            measure_start=decision.measure_start,
+            measure_start=decision.measure_start if isinstance(decision, Granted) else None,
         )
     except LateDecision as late:
         return registry.Answer(
@@ -303,7 +318,7 @@ def _apply(
         200,
         Applied(
             reference=reference,
-            outcome=decision.outcome,
+            outcome=Outcome(decision.outcome),
             state=result.to_state,
             decided_on=decision.decided_on,
             recorded_at=result.occurred_at,
