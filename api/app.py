@@ -8,13 +8,17 @@ No `from __future__ import annotations` here: FastAPI reads the dependencies' an
 run time."""
 
 import logging
+import os
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from fastapi import BackgroundTasks, Depends, FastAPI, Header, Path, Request
+from anyio import to_thread
+from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -30,6 +34,7 @@ from services.errors import DomainError, LateDecision
 from services.settings import Settings
 
 log = logging.getLogger("misure.api")
+THREADS = 4
 REFERENCE = r"^ATT-[0-9]{4}-[0-9]{6}$"
 KEY = re.compile(r"^[!-~]{1,200}$")  # printable ASCII, no spaces
 
@@ -154,7 +159,19 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
             ctx_holder["ctx"] = make_context()
         return ctx_holder["ctx"]
 
+    reallocator = _Reallocator(ctx)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Few request threads: the work is short and mostly holds the GIL or the database's
+        # write lock; forty threads (the default) only add switching.
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
+        reallocator.start()
+        yield
+        reallocator.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="misure - API per le cancellerie",
         version="1",
         description=__doc__,
@@ -241,8 +258,6 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
     def decide(
         reference: ReferencePath,
         decision: Decision,
-        background: BackgroundTasks,
-        who: Annotated[registry.Registry, Depends(caller)],
         idempotency_key: Annotated[
             str,
             Header(
@@ -252,18 +267,27 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
                 "prima risposta; con un corpo diverso, 409.",
             ),
         ],
+        authorization: Annotated[str | None, Header()] = None,
     ) -> Any:
         services = ctx()
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        admission = registry.admit(services, token, idempotency_key, reference)
+        who = admission.registry
+        if who is None:
+            raise Refusal(401, "unauthorized", "a valid registry token is required (Bearer)")
         body = decision.model_dump(mode="json")
         digest = registry.request_hash("POST", f"/v1/attestations/{reference}/decision", body)
-        first = registry.remembered(services, who, idempotency_key)
+        first = admission.first
         if first is None:
-            answer = _apply(services, reference, decision, who, idempotency_key)
+            if admission.in_scope:
+                answer = _apply(services, reference, decision, who, idempotency_key)
+            else:
+                answer = _not_found(reference).answer
             first = registry.remember(
                 services, who, idempotency_key, digest, answer, services.clock.now()
             )
             if first[0] == digest and answer.status == 200 and answer.body["state"] == "rejected":
-                background.add_task(_reallocate, services, f"reallocate:{reference}:rejected")
+                reallocator.poke(f"reallocate:{reference}:rejected")
         stored_digest, stored = first
         if stored_digest != digest:
             raise Refusal(
@@ -290,8 +314,6 @@ def _apply(
             422, {"error": "invalid_input", "message": "decided_on is in the future",
                   "field": "decided_on"},
         )  # fmt: skip
-    if not placements.pending_before(ctx, reference, who.court):
-        return _not_found(reference).answer
     try:
         result = placements.record_decision(
             ctx,
@@ -327,20 +349,52 @@ def _apply(
     )
 
 
-def _reallocate(ctx: Context, key: str) -> None:
-    """The freed place goes to the next applicant at once: through Prefect where it runs
-    (PREFECT_API_URL), else in this process."""
-    import os
+class _Reallocator:
+    """Hands freed places on at once, off the request: a rejection pokes it; one thread runs
+    the reallocation, through Prefect where it runs (PREFECT_API_URL), else in this process.
+    Pokes that arrive while it runs are served by one more run, not one each."""
 
-    if os.environ.get("PREFECT_API_URL"):
-        from flows.dispatch import start_reallocation
+    def __init__(self, ctx: Callable[[], Context]) -> None:
+        self._ctx = ctx
+        self._poked = threading.Event()
+        self._keys: list[str] = []
+        self._stopping = False
+        self._thread: threading.Thread | None = None
 
-        if start_reallocation(key) is not None:
-            return
-    try:
-        reallocation.reallocate_signalled(ctx)
-    except Exception:  # the schedule catches up; the decision stands
-        log.exception("reallocation after a rejection failed; the next scheduled run retries")
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="reallocator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._poked.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def poke(self, key: str) -> None:
+        self._keys.append(key)
+        self._poked.set()
+
+    def _run(self) -> None:
+        while True:
+            self._poked.wait()
+            self._poked.clear()
+            keys, self._keys = self._keys, []
+            if keys:
+                self._reallocate(keys[-1])
+            if self._stopping:
+                return
+
+    def _reallocate(self, key: str) -> None:
+        if os.environ.get("PREFECT_API_URL"):
+            from flows.dispatch import start_reallocation
+
+            if start_reallocation(key) is not None:
+                return
+        try:
+            reallocation.reallocate_signalled(self._ctx())
+        except Exception:  # the schedule catches up; the decision stands
+            log.exception("reallocation after a rejection failed; the next scheduled run retries")
 
 
 app = create_app()

@@ -18,7 +18,14 @@ from bench.stack import MISURE, ROOT, free_port
 
 
 class ApiServer:
-    def __init__(self, database_url: str, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log: Path,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+    ) -> None:
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -34,7 +41,8 @@ class ApiServer:
     def __enter__(self) -> ApiServer:
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [MISURE, "api", "serve", "--port", str(self.port)],
+                [MISURE, "api", "serve", "--port", str(self.port),
+                 "--workers", str(self.workers)],
                 env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 60

@@ -36,7 +36,7 @@ class Stack:
         args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
     ) -> None:
-        self.folder, self.port = folder, free_port()
+        self.folder, self.port, self.api_port = folder, free_port(), free_port()
         self.database_url = database_url or f"sqlite:///{folder / 'misure.db'}"
         self.api_url = f"http://127.0.0.1:{self.port}/api"
         self.env = {
@@ -56,7 +56,8 @@ class Stack:
     def __enter__(self) -> Stack:
         with self.output.open("wb") as out:
             self.process = subprocess.Popen(
-                [MISURE, "stack", "--port", str(self.port), *self.args],
+                [MISURE, "stack", "--port", str(self.port), "--api-port", str(self.api_port),
+                 *self.args],
                 env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 300

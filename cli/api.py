@@ -23,11 +23,12 @@ api_app.add_typer(token_app, name="token")
 def api_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8400,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
 ) -> None:
     """Serve the API (uvicorn). Tokens never appear in its logs: only method, path, status."""
     import uvicorn
 
-    uvicorn.run("api.app:app", host=host, port=port, log_level="info")
+    uvicorn.run("api.app:app", host=host, port=port, log_level="info", workers=workers)
 
 
 @api_app.command("openapi")

@@ -39,6 +39,7 @@ def stack(
     worker_limit: Annotated[
         int | None, typer.Option(min=1, help="Flow runs a worker runs at once.")
     ] = None,
+    api_port: Annotated[int, typer.Option(help="Port of the court registry API.")] = 8400,
 ) -> None:
     """Run misure with Prefect: server and UI, work pool, deployments, a worker."""
     with refusals():
@@ -50,7 +51,7 @@ def stack(
     children: list[subprocess.Popen[bytes]] = []
     try:
         with refusals():
-            _serve(children, env, port, logs, workers, worker_limit)
+            _serve(children, env, port, logs, workers, worker_limit, api_port)
     except KeyboardInterrupt:
         out.print("stopping")
     finally:
@@ -64,6 +65,7 @@ def _serve(
     logs: Path,
     workers: int,
     worker_limit: int | None,
+    api_port: int,
 ) -> None:
     """Start the server, the pool, the deployments and the worker; return when interrupted,
     raise if one of them stops."""
@@ -79,6 +81,9 @@ def _serve(
         if worker_limit is not None:
             worker += ["--limit", str(worker_limit)]
         children.append(_start(f"prefect-worker-{n}", worker, env, logs))
+    api = [str(BIN / "misure"), "api", "serve", "--port", str(api_port)]
+    children.append(_start("api", api, env, logs, program=None))
+    _wait_healthy(f"http://127.0.0.1:{api_port}/health", children[-1])
     example = _example_case(database)
     if example is not None:
         run = ["deployment", "run", "case-status/case-status", "--param", f"reference={example}"]
@@ -86,9 +91,10 @@ def _serve(
     lines = [
         f"[bold green]misure is running[/] on {redacted(database)}",
         f"  Prefect UI:  http://127.0.0.1:{port}  (deployments, runs, artifacts)",
+        f"  court API:   http://127.0.0.1:{api_port}/docs  (tokens: misure api token issue)",
         f"  logs:        {logs}",
         "  inspect a case: Deployments > case-status > Run, with its reference",
-        f"  processes:   {' '.join(str(child.pid) for child in children)} (server, workers)",
+        f"  processes:   {' '.join(str(child.pid) for child in children)} (server, workers, API)",
         "Ctrl-C stops everything.",
     ]
     if example is not None:
@@ -152,15 +158,19 @@ def _example_case(database: str) -> str | None:
         db.dispose()
 
 
-def _start(name: str, args: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
+def _start(
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    logs: Path,
+    program: str | None = "prefect",
+) -> subprocess.Popen[bytes]:
+    """Start `prefect ARGS` (or ARGS itself when `program` is None), logging to logs/NAME.log,
+    in a session of its own: Ctrl-C reaches the stack, which stops its children in order."""
     log = (logs / f"{name}.log").open("ab")
+    command = args if program is None else [str(BIN / program), *args]
     return subprocess.Popen(
-        [str(BIN / "prefect"), *args],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches us; we stop them in order
+        command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
@@ -177,14 +187,14 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: int = 120)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise Refused(f"the Prefect server exited ({server.returncode}); see var/log")
+            raise Refused(f"{url} will not answer: its process exited ({server.returncode})")
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:
                     return
         except OSError:
             time.sleep(1)
-    raise Refused(f"the Prefect server did not answer on {url} within {seconds} s")
+    raise Refused(f"no answer on {url} within {seconds} s")
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from services.context import Context
 from services.errors import DomainError, InvalidInput
 from storage.models import ApiRequest, RegistryToken
+from storage.unit_of_work import UnitOfWork
 
 PREFIX = "mrt"  # misure registry token
 
@@ -84,13 +85,40 @@ def tokens(ctx: Context) -> list[RegistryToken]:
 
 def authenticate(ctx: Context, token: str) -> Registry | None:
     """The registry a token belongs to, or None (unknown or revoked: the same answer)."""
+    with ctx.uow() as uow:
+        return _registry(uow, token)
+
+
+def _registry(uow: UnitOfWork, token: str) -> Registry | None:
     if not token.startswith(f"{PREFIX}_") or len(token) > 200:
         return None
+    row = uow.registry.token_by_hash(_hash(token))
+    if row is None or row.revoked_at is not None:
+        return None
+    return Registry(row.id, row.court, row.label)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a write request finds, read in one transaction: who sent it (None: refused), the
+    first answer to its key if any, and whether the case is before the registry's court."""
+
+    registry: Registry | None
+    first: tuple[str, Answer] | None
+    in_scope: bool
+
+
+def admit(ctx: Context, token: str, key: str, reference: str) -> Admission:
     with ctx.uow() as uow:
-        row = uow.registry.token_by_hash(_hash(token))
-        if row is None or row.revoked_at is not None:
-            return None
-        return Registry(row.id, row.court, row.label)
+        found = _registry(uow, token)
+        if found is None:
+            return Admission(None, None, False)
+        row = uow.registry.request(found.token_id, key)
+        first = None if row is None else (row.request_hash, Answer(row.status_code, row.response))
+        case = uow.repo.case_by_reference(reference)
+        application = None if case is None else uow.placements.application(case.id)
+        in_scope = application is not None and application.court == found.court
+        return Admission(found, first, in_scope)
 
 
 @dataclass(frozen=True)

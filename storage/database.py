@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLite has one writer at a time. Threads of one process queue on this lock instead of on
+# SQLite's busy handler, which sleeps and polls (under a few dozen threads, most of the time
+# goes in those sleeps); other processes still meet the busy timeout.
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def writer_lock(engine: Engine) -> threading.RLock | None:
+    """The lock a unit of work holds on a SQLite engine (None on PostgreSQL)."""
+    return _WRITERS.get(engine)
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -25,6 +36,8 @@ def make_engine(url: str, **options: Any) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options)
+
+    _WRITERS[engine] = threading.RLock()
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

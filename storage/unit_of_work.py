@@ -7,7 +7,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.database import is_postgresql, make_session_factory
+from storage.database import is_postgresql, make_session_factory, writer_lock
 from storage.placements import PlacementRepository
 from storage.registry import RegistryRepository
 from storage.repository import Repository
@@ -21,6 +21,7 @@ class UnitOfWork:
         self.postgresql = is_postgresql(engine)
         self._factory = factory or make_session_factory(engine)
         self._session: Session | None = None
+        self._lock = writer_lock(engine)
 
     @property
     def session(self) -> Session:
@@ -43,6 +44,8 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         if self._session is not None:
             raise RuntimeError("the unit of work is already open")
+        if self._lock is not None:
+            self._lock.acquire()
         self._session = self._factory()
         return self
 
@@ -58,6 +61,8 @@ class UnitOfWork:
             self.session.close()
         finally:
             self._session = None
+            if self._lock is not None:
+                self._lock.release()
 
     def commit(self) -> None:
         self.session.commit()

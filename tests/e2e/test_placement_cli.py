@@ -98,3 +98,16 @@ def test_the_simulation_runs_a_small_year(pcli: Cli) -> None:
     assert report["applications"] == 40
     assert report["events"]["attest"] >= 1
     assert report["seconds"] > 0
+
+
+def test_registry_tokens_are_shown_once_listed_without_secret_and_revoked(pcli: Cli) -> None:
+    issued = pcli.json("api", "token", "issue", "--court", COURT_TO, "--label", "cancelleria TO")
+    assert issued["token"].startswith("mrt_") and issued["court"] == COURT_TO
+    listed = pcli.run("api", "token", "list", "--json").stdout
+    assert issued["token"] not in listed  # only its hash is kept
+    (row,) = json.loads(listed)["tokens"]
+    assert (row["id"], row["revoked_at"]) == (issued["token_id"], None)
+    pcli.run("api", "token", "revoke", str(issued["token_id"]))
+    (row,) = pcli.json("api", "token", "list")["tokens"]
+    assert row["revoked_at"] is not None
+    assert "no token 99" in pcli.refused("api", "token", "revoke", "99")

@@ -4,6 +4,7 @@ everything stopped by Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import urllib.request
@@ -24,6 +25,9 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
         assert "misure is running" in text and "demo loaded" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{stack.port}/", timeout=10) as ui:
             assert ui.status == 200 and b"<html" in ui.read().lower()
+        api = f"http://127.0.0.1:{stack.api_port}/health"
+        with urllib.request.urlopen(api, timeout=10) as health:  # the court API runs too
+            assert json.loads(health.read()) == {"status": "ok", "database": "ok"}
         names = {d["name"] for d in stack.api("POST", "/deployments/filter", {})}
         assert names == {
             "sweep-due-timers",
@@ -61,6 +65,6 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
     assert "stopping" in stack.text()
     (line,) = [line for line in stack.text().splitlines() if "processes:" in line]
     pids = [int(word) for word in line.split() if word.isdigit()]
-    assert len(pids) == 2  # the server and one worker
+    assert len(pids) == 3  # the Prefect server, one worker, the court API
     for pid in pids:  # the server and the worker are gone, not orphaned
         assert not Path(f"/proc/{pid}").exists(), f"process {pid} left running after Ctrl-C"

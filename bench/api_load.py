@@ -1,0 +1,174 @@
+"""Load on the court registry API: decisions posted at 200 requests/s for 30 s on loopback,
+each to its own attestation at court, against `misure api serve`: on SQLite (the embedded
+default, one server process: SQLite has one writer) and, if MISURE_BENCH_POSTGRES_URL is set,
+on PostgreSQL with two server processes. Prints p50/p99 latency and errors, next to the same
+rate of GET /health measured in the same run (the floor: HTTP and one SELECT). Target: p99 <
+25 ms. The load generator runs on the same two cores."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from bench.apiserver import ApiServer
+from machines.calendar import rome_date
+from machines.registry import load_machines
+from services import registry, schema
+from services.clock import FixedClock
+from services.context import Context
+from storage.database import make_engine
+from storage.models import Application, Case, CaseEvent
+from tests.support.placements import COURT_TO, load_reference
+
+RATE, SECONDS = 200, 30
+
+
+def seed_at_court(ctx: Context, count: int) -> list[str]:
+    """`count` placement cases waiting for the court at Torino, written in bulk."""
+    now = ctx.clock.now()
+    today = rome_date(now)
+    with ctx.uow() as uow:
+        prison = uow.placements.prison("CC-TO")
+        assert prison is not None
+        references = [f"ATT-{today.year}-{n:06d}" for n in range(500_001, 500_001 + count)]
+        data = {"prison": "CC-TO", "court": COURT_TO, "filed_on": today.isoformat()}
+        ids = uow.session.scalars(
+            insert(Case).returning(Case.id),
+            [
+                {"kind": "placement", "reference": r, "state": "at_court", "version": 1,
+                 "data": data, "opened_at": now, "updated_at": now}
+                for r in references
+            ],
+        ).all()  # fmt: skip
+        uow.session.execute(
+            insert(CaseEvent),
+            [
+                {"case_id": i, "sequence": 1, "trigger": "open", "from_state": None,
+                 "to_state": "at_court", "actor": "bench", "payload": {},
+                 "legal_basis": "seed", "occurred_at": now}
+                for i in ids
+            ],
+        )  # fmt: skip
+        uow.session.execute(
+            insert(Application),
+            [
+                {"case_id": i, "prison_id": prison.id, "office_id": prison.office_id,
+                 "court": COURT_TO, "filed_on": today, "protocol_year": today.year,
+                 "protocol_number": n, "protocol_at": now}
+                for n, i in enumerate(ids, 1)
+            ],
+        )  # fmt: skip
+        uow.commit()
+    return references
+
+
+async def _open_loop(
+    client: httpx.AsyncClient, requests: list[tuple[str, str, dict[str, Any] | None, str]]
+) -> tuple[list[float], int]:
+    """Send `requests` at RATE per second whatever the answers' pace; latencies in ms."""
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+
+    async def one(at: float, method: str, path: str, body: Any, key: str) -> None:
+        nonlocal errors
+        await asyncio.sleep(max(0.0, at - (time.perf_counter() - start)))
+        sent = time.perf_counter()
+        headers = {"Idempotency-Key": key} if key else {}
+        try:
+            answer = await client.request(method, path, json=body, headers=headers)
+            if answer.status_code != 200:
+                errors += 1
+        except httpx.HTTPError:
+            errors += 1
+        latencies.append((time.perf_counter() - sent) * 1000)
+
+    await asyncio.gather(*(one(n / RATE, *request) for n, request in enumerate(requests)))
+    return latencies, errors
+
+
+def _figures(name: str, latencies: list[float], errors: int, elapsed: float) -> tuple[float, ...]:
+    cuts = statistics.quantiles(latencies, n=100)
+    p50, p99 = statistics.median(latencies), cuts[98]
+    rate = len(latencies) / elapsed
+    print(f"  {name:<34} {len(latencies):6d} req  {rate:6.1f}/s  p50 {p50:6.2f} ms  "
+          f"p99 {p99:6.2f} ms  errors {errors}")  # fmt: skip
+    return p50, p99
+
+
+async def _run(server: ApiServer, token: str, references: list[str]) -> None:
+    today = rome_date(datetime.now(UTC)).isoformat()
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=server.url, headers=auth, limits=limits, timeout=60
+    ) as client:
+        health: list[tuple[str, str, dict[str, Any] | None, str]] = [
+            ("GET", "/health", None, "")
+        ] * (RATE * 10)
+        started = time.perf_counter()
+        floor_latencies, floor_errors = await _open_loop(client, health)
+        floor = _figures("baseline GET /health", floor_latencies, floor_errors,
+                         time.perf_counter() - started)  # fmt: skip
+        decisions: list[tuple[str, str, dict[str, Any] | None, str]] = [
+            ("POST", f"/v1/attestations/{r}/decision",
+             {"outcome": "granted", "decided_on": today, "measure_start": today,
+              "file_number": f"SIUS {n}/2026"} if n % 4 else
+             {"outcome": "rejected", "decided_on": today, "file_number": f"SIUS {n}/2026"},
+             f"load-{n}")
+            for n, r in enumerate(references[: RATE * SECONDS])
+        ]  # fmt: skip
+        started = time.perf_counter()
+        latencies, errors = await _open_loop(client, decisions)
+        ours = _figures("POST decision (1 in 4 a rejection)", latencies, errors,
+                        time.perf_counter() - started)  # fmt: skip
+    print(f"  p99 ratio decision/health {ours[1] / floor[1]:.2f}; target p99 < 25 ms: "
+          f"{'met' if ours[1] < 25 else 'NOT met'}")  # fmt: skip
+
+
+def _measure(url: str, workers: int, folder: Path, label: str) -> None:
+    db = make_engine(url)
+    schema.upgrade(db)
+    now = datetime.now(UTC)
+    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(now))
+    load_reference(ctx, years=(now.year - 1, now.year))
+    references = seed_at_court(ctx, RATE * SECONDS)
+    token = registry.issue_token(ctx, COURT_TO).token
+    print(f"court API under load, {label}, {workers} server process(es), {RATE}/s for "
+          f"{SECONDS} s ({date.today()})")  # fmt: skip
+    with ApiServer(url, folder / f"api-{workers}.log", workers=workers) as server:
+        asyncio.run(_run(server, token, references))
+    db.dispose()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        _measure(f"sqlite:///{Path(folder) / 'api.db'}", 1, Path(folder), "SQLite")
+        server = os.environ.get("MISURE_BENCH_POSTGRES_URL")
+        if server:
+            admin = create_engine(server, isolation_level="AUTOCOMMIT")
+            name = f"misure_api_bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                url = make_url(server).set(database=name).render_as_string(hide_password=False)
+                _measure(url, 2, Path(folder), "PostgreSQL")
+            finally:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
