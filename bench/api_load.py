@@ -32,6 +32,7 @@ from storage.models import Application, Case, CaseEvent
 from tests.support.placements import COURT_TO, load_reference
 
 RATE, SECONDS = 200, 30
+IN_FLIGHT = 32  # connections the load generator keeps open
 
 
 def seed_at_court(ctx: Context, count: int) -> list[str]:
@@ -76,23 +77,26 @@ def seed_at_court(ctx: Context, count: int) -> list[str]:
 async def _open_loop(
     client: httpx.AsyncClient, requests: list[tuple[str, str, dict[str, Any] | None, str]]
 ) -> tuple[list[float], int]:
-    """Send `requests` at RATE per second whatever the answers' pace; latencies in ms."""
+    """Send `requests` at RATE per second whatever the answers' pace (at most IN_FLIGHT at
+    once; the others wait their turn). A latency runs from the instant the request was due,
+    so time spent queueing behind a slow server counts (no coordinated omission); in ms."""
     latencies: list[float] = []
     errors = 0
     start = time.perf_counter()
+    slots = asyncio.Semaphore(IN_FLIGHT)
 
-    async def one(at: float, method: str, path: str, body: Any, key: str) -> None:
+    async def one(due: float, method: str, path: str, body: Any, key: str) -> None:
         nonlocal errors
-        await asyncio.sleep(max(0.0, at - (time.perf_counter() - start)))
-        sent = time.perf_counter()
-        headers = {"Idempotency-Key": key} if key else {}
-        try:
-            answer = await client.request(method, path, json=body, headers=headers)
-            if answer.status_code != 200:
+        await asyncio.sleep(max(0.0, due - (time.perf_counter() - start)))
+        async with slots:
+            headers = {"Idempotency-Key": key} if key else {}
+            try:
+                answer = await client.request(method, path, json=body, headers=headers)
+                if answer.status_code != 200:
+                    errors += 1
+            except httpx.HTTPError:
                 errors += 1
-        except httpx.HTTPError:
-            errors += 1
-        latencies.append((time.perf_counter() - sent) * 1000)
+        latencies.append((time.perf_counter() - start - due) * 1000)
 
     await asyncio.gather(*(one(n / RATE, *request) for n, request in enumerate(requests)))
     return latencies, errors
@@ -109,7 +113,7 @@ def _figures(name: str, latencies: list[float], errors: int, elapsed: float) -> 
 
 async def _run(server: ApiServer, token: str, references: list[str]) -> None:
     today = rome_date(datetime.now(UTC)).isoformat()
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(
         base_url=server.url, headers=auth, limits=limits, timeout=60

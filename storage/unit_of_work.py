@@ -46,7 +46,12 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is already open")
         if self._lock is not None:
             self._lock.acquire()
-        self._session = self._factory()
+        try:
+            self._session = self._factory()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         return self
 
     def __exit__(
