@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -76,38 +77,39 @@ def seed_at_court(ctx: Context, count: int) -> list[str]:
 
 async def _open_loop(
     client: httpx.AsyncClient, requests: list[tuple[str, str, dict[str, Any] | None, str]]
-) -> tuple[list[float], int]:
+) -> tuple[list[float], Counter[str]]:
     """Send `requests` at RATE per second whatever the answers' pace (at most IN_FLIGHT at
     once; the others wait their turn). A latency runs from the instant the request was due,
     so time spent queueing behind a slow server counts (no coordinated omission); in ms."""
     latencies: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()
     start = time.perf_counter()
     slots = asyncio.Semaphore(IN_FLIGHT)
 
     async def one(due: float, method: str, path: str, body: Any, key: str) -> None:
-        nonlocal errors
         await asyncio.sleep(max(0.0, due - (time.perf_counter() - start)))
         async with slots:
             headers = {"Idempotency-Key": key} if key else {}
             try:
                 answer = await client.request(method, path, json=body, headers=headers)
                 if answer.status_code != 200:
-                    errors += 1
-            except httpx.HTTPError:
-                errors += 1
+                    errors[f"{answer.status_code} {answer.json().get('error')}"] += 1
+            except httpx.HTTPError as error:
+                errors[type(error).__name__] += 1
         latencies.append((time.perf_counter() - start - due) * 1000)
 
     await asyncio.gather(*(one(n / RATE, *request) for n, request in enumerate(requests)))
     return latencies, errors
 
 
-def _figures(name: str, latencies: list[float], errors: int, elapsed: float) -> tuple[float, ...]:
+def _figures(
+    name: str, latencies: list[float], errors: Counter[str], elapsed: float
+) -> tuple[float, ...]:
     cuts = statistics.quantiles(latencies, n=100)
     p50, p99 = statistics.median(latencies), cuts[98]
     rate = len(latencies) / elapsed
     print(f"  {name:<34} {len(latencies):6d} req  {rate:6.1f}/s  p50 {p50:6.2f} ms  "
-          f"p99 {p99:6.2f} ms  errors {errors}")  # fmt: skip
+          f"p99 {p99:6.2f} ms  errors {sum(errors.values())} {dict(errors) or ''}")  # fmt: skip
     return p50, p99
 
 
