@@ -26,11 +26,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from machines.calendar import rome_date
 from services import placements, reallocation, registry
 from services.clock import SystemClock
 from services.context import Context
-from services.errors import DomainError, LateDecision
+from services.errors import DomainError, InvalidInput, LateDecision
 from services.settings import Settings
 
 log = logging.getLogger("misure.api")
@@ -308,12 +307,6 @@ def _apply(
     ctx: Context, reference: str, decision: Decision, who: registry.Registry, key: str
 ) -> registry.Answer:
     """Apply the decision through the service the CLI uses; its refusals become answers."""
-    today = rome_date(ctx.clock.now())
-    if decision.decided_on > today:
-        return registry.Answer(
-            422, {"error": "invalid_input", "message": "decided_on is in the future",
-                  "field": "decided_on"},
-        )  # fmt: skip
     try:
         result = placements.record_decision(
             ctx,
@@ -331,6 +324,9 @@ def _apply(
             409, {"error": late.code, "message": str(late), "state": late.state,
                   "since": late.since},
         )  # fmt: skip
+    except InvalidInput as invalid:
+        body = {"error": invalid.code, "message": str(invalid), "field": invalid.field}
+        return registry.Answer(invalid.status, body)
     except DomainError as refused:
         state = placements.state_of(ctx, reference)
         return registry.Answer(

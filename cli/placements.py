@@ -60,6 +60,7 @@ placement_app = typer.Typer(
 budget_app = typer.Typer(no_args_is_help=True, help="Appropriation, split and monitoring.")
 
 DateArgument = Annotated[str, typer.Option(help="A date, YYYY-MM-DD.")]
+ReferenceArgument = Annotated[str, typer.Argument(metavar="REFERENCE", help="The case.")]
 
 
 def _date(value: str, name: str) -> date:
@@ -126,7 +127,7 @@ def placement_file(
 
 @placement_app.command("review")
 def placement_review(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     assessment: Annotated[
         Path,
         typer.Option(
@@ -150,7 +151,7 @@ def placement_review(
 
 @placement_app.command("intake")
 def placement_intake(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     actor: ActorOption = "uiepe",
     key: KeyOption = None,
     now: NowOption = None,
@@ -164,7 +165,7 @@ def placement_intake(
 
 @placement_app.command("check")
 def placement_check(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     compliant: Annotated[bool, typer.Option("--compliant/--not-compliant")],
     reason: Annotated[str | None, typer.Option(help="Why it is not compliant.")] = None,
     actor: ActorOption = "uiepe",
@@ -182,7 +183,7 @@ def placement_check(
 
 @placement_app.command("decide")
 def placement_decide(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     outcome: Annotated[placements.Outcome, typer.Option()],
     decided_on: DateArgument,
     court: Annotated[str, typer.Option(help="The deciding court.")],
@@ -210,7 +211,7 @@ def placement_decide(
 
 @placement_app.command("enter")
 def placement_enter(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     commitment_signed: Annotated[
         bool, typer.Option(help="The written commitment is signed (art. 11 co. 5).")
     ] = False,
@@ -229,7 +230,7 @@ def placement_enter(
 
 @placement_app.command("presence")
 def placement_presence(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
     absent: Annotated[
@@ -258,7 +259,7 @@ def placement_presence(
 
 @placement_app.command("exit")
 def placement_exit(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     left_on: DateArgument,
     actor: ActorOption = "struttura",
     key: KeyOption = None,
@@ -275,7 +276,7 @@ def placement_exit(
 
 @placement_app.command("withdraw")
 def placement_withdraw(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     actor: ActorOption = "istituto",
     key: KeyOption = None,
     now: NowOption = None,
@@ -290,7 +291,7 @@ def placement_withdraw(
 
 @placement_app.command("close")
 def placement_close(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")],
+    reference_: ReferenceArgument,
     actor: ActorOption = "uiepe",
     key: KeyOption = None,
     now: NowOption = None,
@@ -515,9 +516,7 @@ def placement_dashboard(now: NowOption = None, as_json: JsonOption = False) -> N
 
 
 @placement_app.command("status")
-def placement_status(
-    reference_: Annotated[str, typer.Argument(metavar="REFERENCE")], now: NowOption = None
-) -> None:
+def placement_status(reference_: ReferenceArgument, now: NowOption = None) -> None:
     """The case's status page, as the case-status flow publishes it (markdown)."""
     with refusals():
         markdown = inspection.case_status_markdown(make_context(now), reference_)

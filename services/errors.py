@@ -58,8 +58,14 @@ class IdempotencyConflict(DomainError):
 
 
 class InvalidInput(DomainError):
+    """Bad input; `field` names the input at fault, when there is one."""
+
     status = 422
     code = "invalid_input"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class UnknownReferenceData(DomainError):

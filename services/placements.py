@@ -155,7 +155,7 @@ def record_decision(
     message, changes nothing, and `LateDecision` says since when the case is where it is."""
     now = ctx.clock.now()
     if decided_on > rome_date(now):
-        raise InvalidInput(f"decided_on {decided_on} is in the future")
+        raise InvalidInput(f"decided_on {decided_on} is in the future", "decided_on")
     if not court.strip():
         raise InvalidInput("the decision names no court")
     trigger = "grant" if outcome is Outcome.GRANTED else "reject"
