@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -31,9 +32,11 @@ from services.clock import SystemClock
 from services.context import Context
 from services.errors import DomainError, InvalidInput, LateDecision
 from services.settings import Settings
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger("misure.api")
 THREADS = 4
+COALESCE_SECONDS = 0.2  # rejections arriving within this window share one reallocation run
 REFERENCE = r"^ATT-[0-9]{4}-[0-9]{6}$"
 KEY = re.compile(r"^[!-~]{1,200}$")  # printable ASCII, no spaces
 
@@ -270,30 +273,26 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
     ) -> Any:
         services = ctx()
         token = (authorization or "").removeprefix("Bearer ").strip()
-        admission = registry.admit(services, token, idempotency_key, reference)
-        who = admission.registry
-        if who is None:
-            raise Refusal(401, "unauthorized", "a valid registry token is required (Bearer)")
         body = decision.model_dump(mode="json")
         digest = registry.request_hash("POST", f"/v1/attestations/{reference}/decision", body)
-        first = admission.first
-        if first is None:
-            if admission.in_scope:
-                answer = _apply(services, reference, decision, who, idempotency_key)
-            else:
-                answer = _not_found(reference).answer
-            first = registry.remember(
-                services, who, idempotency_key, digest, answer, services.clock.now()
-            )
-            if first[0] == digest and answer.status == 200 and answer.body["state"] == "rejected":
-                reallocator.poke(f"reallocate:{reference}:rejected")
-        stored_digest, stored = first
-        if stored_digest != digest:
+        try:
+            handled = registry.handle_write(
+                services, token, idempotency_key, digest, reference,
+                _decision(services, reference, decision, idempotency_key), _explain(reference),
+            )  # fmt: skip
+        except DomainError as error:  # the case kept changing: nothing was kept
+            raise Refusal(error.status, error.code, str(error)) from None
+        if handled.registry is None or handled.answer is None:
+            raise Refusal(401, "unauthorized", "a valid registry token is required (Bearer)")
+        if handled.digest != digest:
             raise Refusal(
                 409, "idempotency_conflict",
                 f"Idempotency-Key {idempotency_key!r} was used for another request",
             )  # fmt: skip
-        return JSONResponse(stored.body, stored.status)
+        answer = handled.answer
+        if handled.fresh and answer.status == 200 and answer.body["state"] == "rejected":
+            reallocator.poke(f"reallocate:{reference}:rejected")
+        return JSONResponse(answer.body, answer.status)
 
     return app
 
@@ -303,52 +302,67 @@ def _not_found(reference: str) -> Refusal:
     return Refusal(404, "not_found", f"no case {reference} pending before this court")
 
 
-def _apply(
-    ctx: Context, reference: str, decision: Decision, who: registry.Registry, key: str
-) -> registry.Answer:
-    """Apply the decision through the service the CLI uses; its refusals become answers."""
-    try:
-        result = placements.record_decision(
-            ctx,
-            reference,
-            placements.Outcome(decision.outcome),
-            decision.decided_on,
-            who.court,
-            who.actor,
-            decision.file_number,
-            f"api:{who.token_id}:{key}",
-            measure_start=decision.measure_start if isinstance(decision, Granted) else None,
-        )
-    except LateDecision as late:
+def _decision(ctx: Context, reference: str, decision: Decision, key: str) -> registry.Apply:
+    """The decision, applied through the service the CLI uses, inside the request's
+    transaction; a late decision is answered 409 and its message kept."""
+
+    def apply(uow: UnitOfWork, who: registry.Registry) -> registry.Answer:
+        if uow.placements.court_of(reference) != who.court:
+            return _not_found(reference).answer
+        try:
+            result = placements.decide_in(
+                ctx,
+                uow,
+                reference,
+                placements.Outcome(decision.outcome),
+                decision.decided_on,
+                who.court,
+                who.actor,
+                decision.file_number,
+                f"api:{who.token_id}:{key}",
+                measure_start=decision.measure_start if isinstance(decision, Granted) else None,
+            )
+        except LateDecision as late:
+            return registry.Answer(
+                409, {"error": late.code, "message": str(late), "state": late.state,
+                      "since": late.since},
+            )  # fmt: skip
         return registry.Answer(
-            409, {"error": late.code, "message": str(late), "state": late.state,
-                  "since": late.since},
-        )  # fmt: skip
-    except InvalidInput as invalid:
-        body = {"error": invalid.code, "message": str(invalid), "field": invalid.field}
-        return registry.Answer(invalid.status, body)
-    except DomainError as refused:
-        state = placements.state_of(ctx, reference)
-        return registry.Answer(
-            refused.status, {"error": refused.code, "message": str(refused), "state": state}
+            200,
+            Applied(
+                reference=reference,
+                outcome=Outcome(decision.outcome),
+                state=result.to_state,
+                decided_on=decision.decided_on,
+                recorded_at=result.occurred_at,
+                event=result.sequence,
+            ).model_dump(mode="json"),
         )
-    return registry.Answer(
-        200,
-        Applied(
-            reference=reference,
-            outcome=Outcome(decision.outcome),
-            state=result.to_state,
-            decided_on=decision.decided_on,
-            recorded_at=result.occurred_at,
-            event=result.sequence,
-        ).model_dump(mode="json"),
-    )
+
+    return apply
+
+
+def _explain(reference: str) -> registry.Explain:
+    """A refusal of the service, as the registry reads it: the field for bad input, else the
+    case's state."""
+
+    def explain(uow: UnitOfWork, error: DomainError) -> registry.Answer:
+        body: dict[str, Any] = {"error": error.code, "message": str(error)}
+        if isinstance(error, InvalidInput):
+            body["field"] = error.field
+        else:
+            case = uow.repo.case_by_reference(reference)
+            body["state"] = None if case is None else case.state
+        return registry.Answer(error.status, body)
+
+    return explain
 
 
 class _Reallocator:
     """Hands freed places on at once, off the request: a rejection pokes it; one thread runs
     the reallocation, through Prefect where it runs (PREFECT_API_URL), else in this process.
-    Pokes that arrive while it runs are served by one more run, not one each."""
+    A run waits COALESCE_SECONDS for the pokes of a burst, and pokes that arrive while it runs
+    are served by one more run: not one run each."""
 
     def __init__(self, ctx: Callable[[], Context]) -> None:
         self._ctx = ctx
@@ -374,6 +388,8 @@ class _Reallocator:
     def _run(self) -> None:
         while True:
             self._poked.wait()
+            if not self._stopping:
+                time.sleep(COALESCE_SECONDS)
             self._poked.clear()
             keys, self._keys = self._keys, []
             if keys:

@@ -3,25 +3,21 @@ each to its own attestation at court, against `misure api serve`: on SQLite (the
 default, one server process: SQLite has one writer) and, if MISURE_BENCH_POSTGRES_URL is set,
 on PostgreSQL with two server processes. Prints p50/p99 latency and errors, next to the same
 rate of GET /health measured in the same run (the floor: HTTP and one SELECT). Target: p99 <
-25 ms. The load generator runs on the same two cores."""
+25 ms. The load generator (bench.loadgen) runs on the same two cores."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import statistics
 import tempfile
-import time
 import uuid
-from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
-import httpx
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from bench import loadgen
 from bench.apiserver import ApiServer
 from machines.calendar import rome_date
 from machines.registry import load_machines
@@ -33,7 +29,7 @@ from storage.models import Application, Case, CaseEvent
 from tests.support.placements import COURT_TO, load_reference
 
 RATE, SECONDS = 200, 30
-IN_FLIGHT = 32  # connections the load generator keeps open
+HOST = "127.0.0.1"
 
 
 def seed_at_court(ctx: Context, count: int) -> list[str]:
@@ -75,70 +71,33 @@ def seed_at_court(ctx: Context, count: int) -> list[str]:
     return references
 
 
-async def _open_loop(
-    client: httpx.AsyncClient, requests: list[tuple[str, str, dict[str, Any] | None, str]]
-) -> tuple[list[float], Counter[str]]:
-    """Send `requests` at RATE per second whatever the answers' pace (at most IN_FLIGHT at
-    once; the others wait their turn). A latency runs from the instant the request was due,
-    so time spent queueing behind a slow server counts (no coordinated omission); in ms."""
-    latencies: list[float] = []
-    errors: Counter[str] = Counter()
-    start = time.perf_counter()
-    slots = asyncio.Semaphore(IN_FLIGHT)
-
-    async def one(due: float, method: str, path: str, body: Any, key: str) -> None:
-        await asyncio.sleep(max(0.0, due - (time.perf_counter() - start)))
-        async with slots:
-            headers = {"Idempotency-Key": key} if key else {}
-            try:
-                answer = await client.request(method, path, json=body, headers=headers)
-                if answer.status_code != 200:
-                    errors[f"{answer.status_code} {answer.json().get('error')}"] += 1
-            except httpx.HTTPError as error:
-                errors[type(error).__name__] += 1
-        latencies.append((time.perf_counter() - start - due) * 1000)
-
-    await asyncio.gather(*(one(n / RATE, *request) for n, request in enumerate(requests)))
-    return latencies, errors
-
-
-def _figures(
-    name: str, latencies: list[float], errors: Counter[str], elapsed: float
-) -> tuple[float, ...]:
-    cuts = statistics.quantiles(latencies, n=100)
-    p50, p99 = statistics.median(latencies), cuts[98]
-    rate = len(latencies) / elapsed
+def _figures(name: str, result: loadgen.Result) -> tuple[float, float]:
+    latencies, errors = result.latencies_ms, result.errors
+    p50, p99 = statistics.median(latencies), statistics.quantiles(latencies, n=100)[98]
+    rate = len(latencies) / result.elapsed_s
     print(f"  {name:<34} {len(latencies):6d} req  {rate:6.1f}/s  p50 {p50:6.2f} ms  "
-          f"p99 {p99:6.2f} ms  errors {sum(errors.values())} {dict(errors) or ''}")  # fmt: skip
+          f"p99 {p99:6.2f} ms  max {max(latencies):7.2f} ms  "
+          f"errors {sum(errors.values())} {dict(errors) or ''}")  # fmt: skip
     return p50, p99
 
 
-async def _run(server: ApiServer, token: str, references: list[str]) -> None:
+def _run(server: ApiServer, token: str, references: list[str]) -> None:
     today = rome_date(datetime.now(UTC)).isoformat()
-    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     auth = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(
-        base_url=server.url, headers=auth, limits=limits, timeout=60
-    ) as client:
-        health: list[tuple[str, str, dict[str, Any] | None, str]] = [
-            ("GET", "/health", None, "")
-        ] * (RATE * 10)
-        started = time.perf_counter()
-        floor_latencies, floor_errors = await _open_loop(client, health)
-        floor = _figures("baseline GET /health", floor_latencies, floor_errors,
-                         time.perf_counter() - started)  # fmt: skip
-        decisions: list[tuple[str, str, dict[str, Any] | None, str]] = [
-            ("POST", f"/v1/attestations/{r}/decision",
-             {"outcome": "granted", "decided_on": today, "measure_start": today,
-              "file_number": f"SIUS {n}/2026"} if n % 4 else
-             {"outcome": "rejected", "decided_on": today, "file_number": f"SIUS {n}/2026"},
-             f"load-{n}")
-            for n, r in enumerate(references[: RATE * SECONDS])
-        ]  # fmt: skip
-        started = time.perf_counter()
-        latencies, errors = await _open_loop(client, decisions)
-        ours = _figures("POST decision (1 in 4 a rejection)", latencies, errors,
-                        time.perf_counter() - started)  # fmt: skip
+    health = [loadgen.Request("GET", "/health", {})] * (RATE * 10)
+    floor = _figures("baseline GET /health", loadgen.run(HOST, server.port, health, RATE))
+    decisions = [
+        loadgen.Request(
+            "POST", f"/v1/attestations/{r}/decision", {**auth, "Idempotency-Key": f"load-{n}"},
+            {"outcome": "granted", "decided_on": today, "measure_start": today,
+             "file_number": f"SIUS {n}/2026"} if n % 4 else
+            {"outcome": "rejected", "decided_on": today, "file_number": f"SIUS {n}/2026"},
+        )
+        for n, r in enumerate(references[: RATE * SECONDS])
+    ]  # fmt: skip
+    ours = _figures(
+        "POST decision (1 in 4 a rejection)", loadgen.run(HOST, server.port, decisions, RATE)
+    )
     print(f"  p99 ratio decision/health {ours[1] / floor[1]:.2f}; target p99 < 25 ms: "
           f"{'met' if ours[1] < 25 else 'NOT met'}")  # fmt: skip
 
@@ -154,7 +113,7 @@ def _measure(url: str, workers: int, folder: Path, label: str) -> None:
     print(f"court API under load, {label}, {workers} server process(es), {RATE}/s for "
           f"{SECONDS} s ({date.today()})")  # fmt: skip
     with ApiServer(url, folder / f"api-{workers}.log", workers=workers) as server:
-        asyncio.run(_run(server, token, references))
+        _run(server, token, references)
     db.dispose()
 
 

@@ -162,14 +162,16 @@ def fire_in(
     actor: str,
     payload: dict[str, Any],
     idempotency_key: str | None = None,
+    case: Case | None = None,
 ) -> FireResult:
     """`fire` inside an open unit of work, which the caller commits: for services that write
-    more in the same transaction. Raises `VersionConflict` on a stale read."""
+    more in the same transaction (`case`: the case, if they read it in it). Raises
+    `VersionConflict` on a stale read."""
     now = ctx.clock.now()
     replay = _replay(uow.repo, idempotency_key, reference, trigger)
     if replay is not None:
         return replay
-    case = uow.repo.case_by_reference(reference)
+    case = case or uow.repo.case_by_reference(reference)
     if case is None:
         raise UnknownCase(reference)
     machine = ctx.machine(case.kind)

@@ -153,8 +153,40 @@ def record_decision(
     Applied if the attestation still waits for it. If it no longer does (it lapsed, was
     withdrawn, or was already decided), the decision is recorded in the case's history as a late
     message, changes nothing, and `LateDecision` says since when the case is where it is."""
-    now = ctx.clock.now()
-    if decided_on > rome_date(now):
+    for _ in range(engine.WRITE_ATTEMPTS):
+        with ctx.uow() as uow:
+            try:
+                result = decide_in(
+                    ctx, uow, reference, outcome, decided_on, court, actor, file_number,
+                    idempotency_key, measure_start,
+                )  # fmt: skip
+            except VersionConflict:
+                continue
+            except LateDecision:
+                uow.commit()  # the late message
+                raise
+            if not result.replayed:
+                uow.commit()
+            return result
+    raise StaleVersion(reference, engine.WRITE_ATTEMPTS)
+
+
+def decide_in(
+    ctx: Context,
+    uow: UnitOfWork,
+    reference: str,
+    outcome: Outcome,
+    decided_on: date,
+    court: str,
+    actor: str,
+    file_number: str | None = None,
+    idempotency_key: str | None = None,
+    measure_start: date | None = None,
+) -> FireResult:
+    """`record_decision` inside an open unit of work, which the caller commits, also when it
+    raises `LateDecision` (the late message is written in it). Raises `VersionConflict` when
+    the case moved since it was read: the caller starts again."""
+    if decided_on > rome_date(ctx.clock.now()):
         raise InvalidInput(f"decided_on {decided_on} is in the future", "decided_on")
     if not court.strip():
         raise InvalidInput("the decision names no court")
@@ -168,44 +200,35 @@ def record_decision(
         payload["file_number"] = file_number
     if measure_start is not None:
         payload["measure_start"] = measure_start.isoformat()
-    for _ in range(engine.WRITE_ATTEMPTS):
-        with ctx.uow() as uow:
-            case = _case(uow, reference)
-            _answer_late_replay(uow, idempotency_key)
-            state = Placement(case.state)
-            try:
-                if state in WAITING_FOR_DECISION or state in PENDING:
-                    try:
-                        result = engine.fire_in(
-                            ctx, uow, reference, trigger, actor, payload, idempotency_key
-                        )
-                    except TransitionNotAllowed:
-                        if state in WAITING_FOR_DECISION:
-                            continue  # it moved since read (the lapse won): answer as late
-                        raise
-                    if not result.replayed:
-                        uow.commit()
-                    return result
-                replay = _replay_of(uow, idempotency_key)
-                if replay is not None:
-                    return replay
-                since = _since(uow, case)
-                engine.record_message(
-                    ctx,
-                    uow,
-                    case,
-                    LATE_DECISION,
-                    actor,
-                    {**payload, "requested": trigger, "since": since},
-                    f"art. 12 co. 8-10 {DM}: decisione pervenuta quando l'attestazione non era "
-                    "più in attesa di decisione; non applicata",
-                    idempotency_key,
-                )
-                uow.commit()
-            except VersionConflict:
-                continue
-            raise LateDecision(reference, case.state, since)
-    raise StaleVersion(reference, engine.WRITE_ATTEMPTS)
+    case = _case(uow, reference)
+    state = Placement(case.state)
+    if state in WAITING_FOR_DECISION or state in PENDING:
+        try:
+            return engine.fire_in(
+                ctx, uow, reference, trigger, actor, payload, idempotency_key, case
+            )
+        except TransitionNotAllowed:
+            if state in WAITING_FOR_DECISION:  # it moved since read (the lapse won): late
+                raise VersionConflict(reference) from None
+            raise
+    # A late message is only ever written here, the case no longer waiting: a replay of it
+    # finds the case here too.
+    replay = _replay_of(uow, idempotency_key)
+    if replay is not None:
+        return replay
+    since = _since(uow, case)
+    engine.record_message(
+        ctx,
+        uow,
+        case,
+        LATE_DECISION,
+        actor,
+        {**payload, "requested": trigger, "since": since},
+        f"art. 12 co. 8-10 {DM}: decisione pervenuta quando l'attestazione non era "
+        "più in attesa di decisione; non applicata",
+        idempotency_key,
+    )
+    raise LateDecision(reference, case.state, since)
 
 
 def record_entry(
@@ -301,17 +324,7 @@ def pending_before(ctx: Context, reference: str, court: str) -> bool:
     """Whether `reference` is a placement whose application names `court`: what a court's
     registry may see and decide (art. 12 co. 8)."""
     with ctx.uow() as uow:
-        case = uow.repo.case_by_reference(reference)
-        if case is None or case.kind != KIND:
-            return False
-        application = uow.placements.application(case.id)
-        return application is not None and application.court == court
-
-
-def state_of(ctx: Context, reference: str) -> str | None:
-    with ctx.uow() as uow:
-        case = uow.repo.case_by_reference(reference)
-        return None if case is None else case.state
+        return uow.placements.court_of(reference) == court
 
 
 def status_for_court(ctx: Context, reference: str, court: str) -> dict[str, Any] | None:
@@ -356,19 +369,14 @@ def _view(case: Case) -> CaseView:
 
 
 def _replay_of(uow: UnitOfWork, key: str | None) -> FireResult | None:
+    """The first answer to a decision with `key`: its result, or `LateDecision` again."""
     found = uow.repo.event_by_key(key) if key else None
     if found is None:
         return None
     event, reference = found
-    return FireResult.of(event, reference, replayed=True)
-
-
-def _answer_late_replay(uow: UnitOfWork, key: str | None) -> None:
-    """The same late decision again gets the same answer."""
-    found = uow.repo.event_by_key(key) if key else None
-    if found is not None and found[0].trigger == LATE_DECISION:
-        event, reference = found
+    if event.trigger == LATE_DECISION:
         raise LateDecision(reference, event.to_state, str(event.payload["since"]))
+    return FireResult.of(event, reference, replayed=True)
 
 
 def _since(uow: UnitOfWork, case: Case) -> str:

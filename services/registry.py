@@ -5,16 +5,19 @@ answer (the same key with another body is a conflict)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from services import engine
 from services.context import Context
-from services.errors import DomainError, InvalidInput
+from services.errors import DomainError, InvalidInput, StaleVersion
 from storage.models import ApiRequest, RegistryToken
+from storage.repository import VersionConflict
 from storage.unit_of_work import UnitOfWork
 
 PREFIX = "mrt"  # misure registry token
@@ -92,33 +95,8 @@ def authenticate(ctx: Context, token: str) -> Registry | None:
 def _registry(uow: UnitOfWork, token: str) -> Registry | None:
     if not token.startswith(f"{PREFIX}_") or len(token) > 200:
         return None
-    row = uow.registry.token_by_hash(_hash(token))
-    if row is None or row.revoked_at is not None:
-        return None
-    return Registry(row.id, row.court, row.label)
-
-
-@dataclass(frozen=True)
-class Admission:
-    """What a write request finds, read in one transaction: who sent it (None: refused), the
-    first answer to its key if any, and whether the case is before the registry's court."""
-
-    registry: Registry | None
-    first: tuple[str, Answer] | None
-    in_scope: bool
-
-
-def admit(ctx: Context, token: str, key: str, reference: str) -> Admission:
-    with ctx.uow() as uow:
-        found = _registry(uow, token)
-        if found is None:
-            return Admission(None, None, False)
-        row = uow.registry.request(found.token_id, key)
-        first = None if row is None else (row.request_hash, Answer(row.status_code, row.response))
-        case = uow.repo.case_by_reference(reference)
-        application = None if case is None else uow.placements.application(case.id)
-        in_scope = application is not None and application.court == found.court
-        return Admission(found, first, in_scope)
+    found = uow.registry.live_token(_hash(token))
+    return None if found is None else Registry(*found)
 
 
 @dataclass(frozen=True)
@@ -127,44 +105,70 @@ class Answer:
     body: dict[str, Any]
 
 
-def request_hash(method: str, path: str, body: Any) -> str:
-    import json
+@dataclass(frozen=True)
+class Handled:
+    """What became of a write request: `registry` is None if the token was refused; else
+    `answer` is the answer kept for its key, to the request whose hash is `digest` (another
+    request's, if the key was used before), and `fresh` says it was applied now."""
 
+    registry: Registry | None
+    digest: str = ""
+    answer: Answer | None = None
+    fresh: bool = False
+
+
+Apply = Callable[[UnitOfWork, Registry], Answer]
+Explain = Callable[[UnitOfWork, DomainError], Answer]
+
+
+def handle_write(
+    ctx: Context,
+    token: str,
+    key: str,
+    digest: str,
+    reference: str,
+    apply: Apply,
+    explain: Explain,
+) -> Handled:
+    """One write request on case `reference`, in one transaction: authenticate the registry,
+    answer a key used before with its first answer, else `apply` the request and keep its
+    answer under the key. A domain error of `apply` undoes what it wrote and is kept as
+    `explain` answers it; a case that moved meanwhile, or the same key committed first by a
+    concurrent request, starts the transaction again."""
+    for _ in range(engine.WRITE_ATTEMPTS):
+        with ctx.uow() as uow:
+            found = _registry(uow, token)
+            if found is None:
+                return Handled(None)
+            first = uow.registry.request(found.token_id, key)
+            if first is not None:
+                first_digest, status, body = first
+                return Handled(found, first_digest, Answer(status, body))
+            try:
+                answer = apply(uow, found)
+            except VersionConflict:
+                continue
+            except DomainError as error:
+                uow.rollback()
+                answer = explain(uow, error)
+            uow.session.add(
+                ApiRequest(
+                    token_id=found.token_id,
+                    idempotency_key=key,
+                    request_hash=digest,
+                    status_code=answer.status,
+                    response=answer.body,
+                    created_at=ctx.clock.now(),
+                )
+            )
+            try:
+                uow.commit()
+            except IntegrityError:
+                continue  # the same key, committed first by a concurrent request: read it
+            return Handled(found, digest, answer, fresh=True)
+    raise StaleVersion(reference, engine.WRITE_ATTEMPTS)
+
+
+def request_hash(method: str, path: str, body: Any) -> str:
     canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def remembered(ctx: Context, registry: Registry, key: str) -> tuple[str, Answer] | None:
-    """The first request made with `key` by this registry: its hash and its answer."""
-    with ctx.uow() as uow:
-        row = uow.registry.request(registry.token_id, key)
-        if row is None:
-            return None
-        return row.request_hash, Answer(row.status_code, dict(row.response))
-
-
-def remember(
-    ctx: Context, registry: Registry, key: str, digest: str, answer: Answer, at: datetime
-) -> tuple[str, Answer]:
-    """Keep the answer to a request; if another request with the same key was kept first,
-    return that one instead."""
-    with ctx.uow() as uow:
-        uow.session.add(
-            ApiRequest(
-                token_id=registry.token_id,
-                idempotency_key=key,
-                request_hash=digest,
-                status_code=answer.status,
-                response=answer.body,
-                created_at=at,
-            )
-        )
-        try:
-            uow.commit()
-        except IntegrityError:
-            uow.rollback()
-        else:
-            return digest, answer
-    first = remembered(ctx, registry, key)
-    assert first is not None
-    return first

@@ -35,7 +35,9 @@ def make_engine(url: str, **options: Any) -> Engine:
         return create_engine(url, connect_args=connect_args, **options)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options)
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, pool_use_lifo=True, **options
+    )
 
     _WRITERS[engine] = threading.RLock()
 

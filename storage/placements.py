@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -54,6 +54,14 @@ class Usage:
     @property
     def outstanding(self) -> Decimal:
         return self.committed - self.spent
+
+
+# Read on every court decision received, built once.
+_COURT_OF = (
+    select(Application.court)
+    .join(Case, Case.id == Application.case_id)
+    .where(Case.reference == bindparam("reference"))
+)
 
 
 class PlacementRepository:
@@ -151,6 +159,10 @@ class PlacementRepository:
     # applications -----------------------------------------------------------------------------
     def application(self, case_id: int) -> Application | None:
         return self.session.get(Application, case_id)
+
+    def court_of(self, reference: str) -> str | None:
+        """The court an application is pending before, by its case reference."""
+        return self.session.scalar(_COURT_OF, {"reference": reference})
 
     def queue(self, office_id: int, limit: int | None = None) -> Sequence[tuple[Application, str]]:
         """The UIEPE's applications waiting for a place, in protocol order (art. 12 co. 5),

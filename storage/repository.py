@@ -59,6 +59,19 @@ TIMERS = _table(Timer)
 OUTBOX = _table(OutboxMessage)
 COUNTERS = _table(ReferenceCounter)
 
+# Reads on every change, built once: building a statement and its cache key costs about as
+# much as running it.
+_CASE_BY_REFERENCE = (
+    select(Case)
+    .where(Case.reference == bindparam("reference"))
+    .execution_options(populate_existing=True)
+)
+_EVENT_BY_KEY = (
+    select(CaseEvent, Case.reference)
+    .join(Case, Case.id == CaseEvent.case_id)
+    .where(CaseEvent.idempotency_key == bindparam("key"))
+)
+
 # The hot path's statements, built once. Leaving a state resolves its pending timers: the one
 # that fired is marked fired, the others cancelled, but for those that run on into the new state.
 _CHANGE_BINDS = (
@@ -320,8 +333,7 @@ class Repository:
     # cases ------------------------------------------------------------------------------------
     def case_by_reference(self, reference: str) -> Case | None:
         """The case as stored now (a row read earlier in the session is refreshed)."""
-        query = select(Case).where(Case.reference == reference)
-        return self.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+        return self.session.scalars(_CASE_BY_REFERENCE, {"reference": reference}).one_or_none()
 
     def cases(self, kind: str | None, state: str | None, limit: int) -> Sequence[Case]:
         query = select(Case).order_by(Case.id).limit(limit)
@@ -486,11 +498,7 @@ class Repository:
 
     # events -----------------------------------------------------------------------------------
     def event_by_key(self, key: str) -> tuple[CaseEvent, str] | None:
-        row = self.session.execute(
-            select(CaseEvent, Case.reference)
-            .join(Case, Case.id == CaseEvent.case_id)
-            .where(CaseEvent.idempotency_key == key)
-        ).one_or_none()
+        row = self.session.execute(_EVENT_BY_KEY, {"key": key}).one_or_none()
         return None if row is None else (row[0], row[1])
 
     def event(self, event_id: int) -> CaseEvent:
