@@ -29,6 +29,7 @@ from storage.models import Application, Case, CaseEvent
 from tests.support.placements import COURT_TO, load_reference
 
 RATE, SECONDS = 200, 30
+WARMUP = 2  # seconds of decisions first, on other cases: connections opened, statements prepared
 HOST = "127.0.0.1"
 
 
@@ -86,15 +87,20 @@ def _run(server: ApiServer, token: str, references: list[str]) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     health = [loadgen.Request("GET", "/health", {})] * (RATE * 10)
     floor = _figures("baseline GET /health", loadgen.run(HOST, server.port, health, RATE))
-    decisions = [
+    every = [
         loadgen.Request(
             "POST", f"/v1/attestations/{r}/decision", {**auth, "Idempotency-Key": f"load-{n}"},
             {"outcome": "granted", "decided_on": today, "measure_start": today,
              "file_number": f"SIUS {n}/2026"} if n % 4 else
             {"outcome": "rejected", "decided_on": today, "file_number": f"SIUS {n}/2026"},
         )
-        for n, r in enumerate(references[: RATE * SECONDS])
+        for n, r in enumerate(references[: RATE * (WARMUP + SECONDS)])
     ]  # fmt: skip
+    warm, decisions = every[: RATE * WARMUP], every[RATE * WARMUP :]
+    _figures(
+        f"warm-up: {WARMUP} s of decisions (not counted)",
+        loadgen.run(HOST, server.port, warm, RATE),
+    )
     ours = _figures(
         "POST decision (1 in 4 a rejection)", loadgen.run(HOST, server.port, decisions, RATE)
     )
@@ -108,7 +114,7 @@ def _measure(url: str, workers: int, folder: Path, label: str) -> None:
     now = datetime.now(UTC)
     ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(now))
     load_reference(ctx, years=(now.year - 1, now.year))
-    references = seed_at_court(ctx, RATE * SECONDS)
+    references = seed_at_court(ctx, RATE * (WARMUP + SECONDS))
     token = registry.issue_token(ctx, COURT_TO).token
     print(f"court API under load, {label}, {workers} server process(es), {RATE}/s for "
           f"{SECONDS} s ({date.today()})")  # fmt: skip

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from services import engine
 from services.context import Context
 from services.errors import DomainError, InvalidInput, StaleVersion
-from storage.models import ApiRequest, RegistryToken
+from storage.models import RegistryToken
+from storage.registry import Admission
 from storage.repository import VersionConflict
 from storage.unit_of_work import UnitOfWork
 
@@ -93,10 +94,18 @@ def authenticate(ctx: Context, token: str) -> Registry | None:
 
 
 def _registry(uow: UnitOfWork, token: str) -> Registry | None:
-    if not token.startswith(f"{PREFIX}_") or len(token) > 200:
+    if not _well_formed(token):
         return None
     found = uow.registry.live_token(_hash(token))
     return None if found is None else Registry(*found)
+
+
+def _admission(uow: UnitOfWork, token: str, key: str) -> Admission | None:
+    return uow.registry.admission(_hash(token), key) if _well_formed(token) else None
+
+
+def _well_formed(token: str) -> bool:
+    return token.startswith(f"{PREFIX}_") and len(token) <= 200
 
 
 @dataclass(frozen=True)
@@ -137,34 +146,27 @@ def handle_write(
     concurrent request, starts the transaction again."""
     for _ in range(engine.WRITE_ATTEMPTS):
         with ctx.uow() as uow:
-            found = _registry(uow, token)
-            if found is None:
+            admission = _admission(uow, token, key)
+            if admission is None:
                 return Handled(None)
-            first = uow.registry.request(found.token_id, key)
-            if first is not None:
-                first_digest, status, body = first
+            found = Registry(*admission.token)
+            if admission.first is not None:
+                first_digest, status, body = admission.first
                 return Handled(found, first_digest, Answer(status, body))
             try:
-                answer = apply(uow, found)
-            except VersionConflict:
-                continue
-            except DomainError as error:
-                uow.rollback()
-                answer = explain(uow, error)
-            uow.session.add(
-                ApiRequest(
-                    token_id=found.token_id,
-                    idempotency_key=key,
-                    request_hash=digest,
-                    status_code=answer.status,
-                    response=answer.body,
-                    created_at=ctx.clock.now(),
+                try:
+                    answer = apply(uow, found)
+                except DomainError as error:
+                    uow.rollback()
+                    answer = explain(uow, error)
+                uow.registry.remember(
+                    found.token_id, key, digest, answer.status, answer.body, ctx.clock.now()
                 )
-            )
-            try:
                 uow.commit()
-            except IntegrityError:
-                continue  # the same key, committed first by a concurrent request: read it
+            except (VersionConflict, IntegrityError):
+                # The case moved meanwhile, or a concurrent request with the same key was kept
+                # first: start again (and answer with its answer).
+                continue
             return Handled(found, digest, answer, fresh=True)
     raise StaleVersion(reference, engine.WRITE_ATTEMPTS)
 
