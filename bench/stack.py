@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +18,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MISURE = str(Path(sys.executable).with_name("misure"))
+API_ATTEMPTS = 5
 
 
 def free_port() -> int:
@@ -89,13 +91,21 @@ class Stack:
         return self.output.read_text(errors="replace")
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the Prefect server's API. A 503 (its SQLite database busy, as happens while
+        the stack starts on two cores) is retried as Prefect's own client does."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.api_url + path, data=data, method=method,
-            headers={"Content-Type": "application/json"},
-        )  # fmt: skip
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.loads(answer.read() or b"null")
+        for attempt in range(API_ATTEMPTS):
+            request = urllib.request.Request(
+                self.api_url + path, data=data, method=method,
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    return json.loads(answer.read() or b"null")
+            except urllib.error.HTTPError as error:
+                if error.code != 503 or attempt == API_ATTEMPTS - 1:
+                    raise
+            time.sleep(2**attempt)
 
     def run_deployment(self, name: str, parameters: dict[str, Any], timeout: float = 180) -> str:
         """Start a run of deployment `name` (flow/deployment) and wait until it completes;
