@@ -2,8 +2,9 @@
 each to its own attestation at court, against `misure api serve`: on SQLite (the embedded
 default, one server process: SQLite has one writer) and, if MISURE_BENCH_POSTGRES_URL is set,
 on PostgreSQL with two server processes. Prints p50/p99 latency and errors, next to the same
-rate of GET /health measured in the same run (the floor: HTTP and one SELECT). Target: p99 <
-25 ms. The load generator (bench.loadgen) runs on the same two cores."""
+rate of GET /health measured in the same run (the floor: HTTP and one SELECT), after WARMUP
+seconds of decisions on other cases (printed apart). Target: p99 < 25 ms. The load generator
+(bench.loadgen) runs on the same two cores."""
 
 from __future__ import annotations
 
