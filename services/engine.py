@@ -7,11 +7,11 @@ the timers of the state left (resolved) and entered (scheduled), and the outbox 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -42,6 +42,31 @@ from storage.unit_of_work import UnitOfWork
 
 OPEN_TRIGGER = "open"
 WRITE_ATTEMPTS = 3
+T = TypeVar("T")
+
+
+def in_fresh_transactions(
+    ctx: Context,
+    subject: str,
+    work: Callable[[UnitOfWork], T],
+    retry_on: tuple[type[Exception], ...] = (VersionConflict,),
+) -> T:
+    """Run `work`, which commits, in a unit of work; if it meets a stale read (or another of
+    `retry_on`, such as the same key committed meanwhile), again in a fresh one, on fresh data:
+    at most `WRITE_ATTEMPTS` times, then `StaleVersion` on `subject`."""
+    for _ in range(WRITE_ATTEMPTS):
+        with ctx.uow() as uow:
+            try:
+                return work(uow)
+            except retry_on:
+                continue
+    raise StaleVersion(subject, WRITE_ATTEMPTS)
+
+
+def _retry_on(idempotency_key: str | None) -> tuple[type[Exception], ...]:
+    """With a key, a unique violation is the same key committed meanwhile: the next round
+    answers with its result. Without one, it is an error."""
+    return (VersionConflict, IntegrityError) if idempotency_key else (VersionConflict,)
 
 
 @dataclass(frozen=True)
@@ -90,36 +115,30 @@ def open_case(
     machine = ctx.machine(kind)
     attributes = _json_object(data or {}, "data")
     now = ctx.clock.now()
-    for _ in range(WRITE_ATTEMPTS):
-        with ctx.uow() as uow:
-            replay = _replay(uow.repo, idempotency_key, None, OPEN_TRIGGER)
-            if replay is not None:
-                return replay
-            year = rome_date(now).year
-            reference = f"{machine.prefix}-{year}-{uow.repo.next_number(machine.prefix, year):06d}"
-            change = Change(
-                trigger=OPEN_TRIGGER,
-                from_state=None,
-                to_state=machine.initial.value,
-                actor=actor,
-                payload=attributes,
-                legal_basis="apertura della pratica",
-                idempotency_key=idempotency_key,
-                at=now,
-                timers=_timers_starting(machine, None, machine.initial, now),
-            )
-            try:
-                case_id, event_id = uow.repo.add_case(kind, reference, attributes, change)
-                apply_effects(
-                    uow.repo, applied(case_id, reference, kind, attributes, change, event_id)
-                )
-                uow.commit()
-            except IntegrityError:
-                if idempotency_key is None:
-                    raise
-                continue  # the same key committed meanwhile: answer with its result
-            return FireResult(reference, OPEN_TRIGGER, None, change.to_state, 1, event_id, now)
-    raise StaleVersion(idempotency_key or kind, WRITE_ATTEMPTS)
+
+    def work(uow: UnitOfWork) -> FireResult:
+        replay = _replay(uow.repo, idempotency_key, None, OPEN_TRIGGER)
+        if replay is not None:
+            return replay
+        year = rome_date(now).year
+        reference = f"{machine.prefix}-{year}-{uow.repo.next_number(machine.prefix, year):06d}"
+        change = Change(
+            trigger=OPEN_TRIGGER,
+            from_state=None,
+            to_state=machine.initial.value,
+            actor=actor,
+            payload=attributes,
+            legal_basis="apertura della pratica",
+            idempotency_key=idempotency_key,
+            at=now,
+            timers=_timers_starting(machine, None, machine.initial, now),
+        )
+        case_id, event_id = uow.repo.add_case(kind, reference, attributes, change)
+        apply_effects(uow.repo, applied(case_id, reference, kind, attributes, change, event_id))
+        uow.commit()
+        return FireResult(reference, OPEN_TRIGGER, None, change.to_state, 1, event_id, now)
+
+    return in_fresh_transactions(ctx, idempotency_key or kind, work, _retry_on(idempotency_key))
 
 
 def fire(
@@ -136,22 +155,14 @@ def fire(
     `WRITE_ATTEMPTS` it fails with `StaleVersion`. The same idempotency key twice is one change.
     """
     given_payload = _json_object(payload or {}, "payload")
-    for _ in range(WRITE_ATTEMPTS):
-        with ctx.uow() as uow:
-            try:
-                result = fire_in(
-                    ctx, uow, reference, trigger, actor, given_payload, idempotency_key
-                )
-                if not result.replayed:
-                    uow.commit()
-            except VersionConflict:
-                continue
-            except IntegrityError:
-                if idempotency_key is None:
-                    raise
-                continue  # the same key committed meanwhile: answer with its result
-            return result
-    raise StaleVersion(reference, WRITE_ATTEMPTS)
+
+    def work(uow: UnitOfWork) -> FireResult:
+        result = fire_in(ctx, uow, reference, trigger, actor, given_payload, idempotency_key)
+        if not result.replayed:
+            uow.commit()
+        return result
+
+    return in_fresh_transactions(ctx, reference, work, _retry_on(idempotency_key))
 
 
 def fire_in(

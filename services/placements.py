@@ -20,7 +20,6 @@ from services.engine import FireResult
 from services.errors import (
     InvalidInput,
     LateDecision,
-    StaleVersion,
     TransitionNotAllowed,
     UnknownCase,
 )
@@ -85,39 +84,35 @@ def intake(
     """The UIEPE registers the application: protocol number and timestamp, which fix its place
     in the queue (art. 12 co. 5). While the Directorate's stop is on, it is refused at once
     with that reason (art. 13 co. 7)."""
-    for _ in range(engine.WRITE_ATTEMPTS):
-        with ctx.uow() as uow:
-            case = _case(uow, reference)
-            application = uow.placements.application(case.id)
-            if application is None:
-                raise InvalidInput(f"{reference} is not a placement application")
-            now = ctx.clock.now()
-            year = rome_date(now).year
-            number = uow.repo.next_number(f"PROT{application.office_id}", year)
-            protocol = {"protocol_number": number, "protocol_at": now.isoformat()}
-            try:
-                result = engine.fire_in(
-                    ctx, uow, reference, "register", actor, protocol, idempotency_key
-                )
-                if result.replayed:
-                    return result
-                budget = uow.placements.budget_year(year)
-                if budget is not None and budget.stopped_at is not None:
-                    reason = f"nuove istanze sospese dalla Direzione generale: {budget.stop_reason}"
-                    result = engine.fire_in(
-                        ctx,
-                        uow,
-                        reference,
-                        "refuse",
-                        actor,
-                        {"reason": f"{reason} (art. 13 co. 7 {DM})"},
-                        idempotency_key and f"{idempotency_key}:stop",
-                    )
-                uow.commit()
-            except VersionConflict:
-                continue
+
+    def work(uow: UnitOfWork) -> FireResult:
+        case = _case(uow, reference)
+        application = uow.placements.application(case.id)
+        if application is None:
+            raise InvalidInput(f"{reference} is not a placement application")
+        now = ctx.clock.now()
+        year = rome_date(now).year
+        number = uow.repo.next_number(f"PROT{application.office_id}", year)
+        protocol = {"protocol_number": number, "protocol_at": now.isoformat()}
+        result = engine.fire_in(ctx, uow, reference, "register", actor, protocol, idempotency_key)
+        if result.replayed:
             return result
-    raise StaleVersion(reference, engine.WRITE_ATTEMPTS)
+        budget = uow.placements.budget_year(year)
+        if budget is not None and budget.stopped_at is not None:
+            reason = f"nuove istanze sospese dalla Direzione generale: {budget.stop_reason}"
+            result = engine.fire_in(
+                ctx,
+                uow,
+                reference,
+                "refuse",
+                actor,
+                {"reason": f"{reason} (art. 13 co. 7 {DM})"},
+                idempotency_key and f"{idempotency_key}:stop",
+            )
+        uow.commit()
+        return result
+
+    return engine.in_fresh_transactions(ctx, reference, work)
 
 
 def formal_check(
@@ -153,22 +148,21 @@ def record_decision(
     Applied if the attestation still waits for it. If it no longer does (it lapsed, was
     withdrawn, or was already decided), the decision is recorded in the case's history as a late
     message, changes nothing, and `LateDecision` says since when the case is where it is."""
-    for _ in range(engine.WRITE_ATTEMPTS):
-        with ctx.uow() as uow:
-            try:
-                result = decide_in(
-                    ctx, uow, reference, outcome, decided_on, court, actor, file_number,
-                    idempotency_key, measure_start,
-                )  # fmt: skip
-            except VersionConflict:
-                continue
-            except LateDecision:
-                uow.commit()  # the late message
-                raise
-            if not result.replayed:
-                uow.commit()
-            return result
-    raise StaleVersion(reference, engine.WRITE_ATTEMPTS)
+
+    def work(uow: UnitOfWork) -> FireResult:
+        try:
+            result = decide_in(
+                ctx, uow, reference, outcome, decided_on, court, actor, file_number,
+                idempotency_key, measure_start,
+            )  # fmt: skip
+        except LateDecision:
+            uow.commit()  # the late message
+            raise
+        if not result.replayed:
+            uow.commit()
+        return result
+
+    return engine.in_fresh_transactions(ctx, reference, work)
 
 
 def decide_in(

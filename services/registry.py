@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services import engine
 from services.context import Context
-from services.errors import DomainError, InvalidInput, StaleVersion
+from services.errors import DomainError, InvalidInput
 from storage.models import RegistryToken
 from storage.registry import Admission
 from storage.repository import VersionConflict
@@ -144,31 +144,29 @@ def handle_write(
     answer under the key. A domain error of `apply` undoes what it wrote and is kept as
     `explain` answers it; a case that moved meanwhile, or the same key committed first by a
     concurrent request, starts the transaction again."""
-    for _ in range(engine.WRITE_ATTEMPTS):
-        with ctx.uow() as uow:
-            admission = _admission(uow, token, key)
-            if admission is None:
-                return Handled(None)
-            found = Registry(*admission.token)
-            if admission.first is not None:
-                first_digest, status, body = admission.first
-                return Handled(found, first_digest, Answer(status, body))
-            try:
-                try:
-                    answer = apply(uow, found)
-                except DomainError as error:
-                    uow.rollback()
-                    answer = explain(uow, error)
-                uow.registry.remember(
-                    found.token_id, key, digest, answer.status, answer.body, ctx.clock.now()
-                )
-                uow.commit()
-            except (VersionConflict, IntegrityError):
-                # The case moved meanwhile, or a concurrent request with the same key was kept
-                # first: start again (and answer with its answer).
-                continue
-            return Handled(found, digest, answer, fresh=True)
-    raise StaleVersion(reference, engine.WRITE_ATTEMPTS)
+
+    def work(uow: UnitOfWork) -> Handled:
+        admission = _admission(uow, token, key)
+        if admission is None:
+            return Handled(None)
+        found = Registry(*admission.token)
+        if admission.first is not None:
+            first_digest, status, body = admission.first
+            return Handled(found, first_digest, Answer(status, body))
+        try:
+            answer = apply(uow, found)
+        except DomainError as error:
+            uow.rollback()
+            answer = explain(uow, error)
+        uow.registry.remember(
+            found.token_id, key, digest, answer.status, answer.body, ctx.clock.now()
+        )
+        uow.commit()
+        return Handled(found, digest, answer, fresh=True)
+
+    # A concurrent request with the same key kept first (IntegrityError): the next round
+    # answers with its answer.
+    return engine.in_fresh_transactions(ctx, reference, work, (VersionConflict, IntegrityError))
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
