@@ -314,7 +314,7 @@ def _decision(ctx: Context, reference: str, decision: Decision, key: str) -> reg
     transaction; a late decision is answered 409 and its message kept."""
 
     def apply(uow: UnitOfWork, who: registry.Registry) -> registry.Answer:
-        if uow.placements.court_of(reference) != who.court:
+        if not placements.pending_before_in(uow, reference, who.court):
             return _not_found(reference).answer
         try:
             result = placements.decide_in(
@@ -358,8 +358,7 @@ def _explain(reference: str) -> registry.Explain:
         if isinstance(error, InvalidInput):
             body["field"] = error.field
         else:
-            case = uow.repo.case_by_reference(reference)
-            body["state"] = None if case is None else case.state
+            body["state"] = placements.state_in(uow, reference)
         return registry.Answer(error.status, body)
 
     return explain

@@ -315,10 +315,19 @@ def close(
 
 
 def pending_before(ctx: Context, reference: str, court: str) -> bool:
+    with ctx.uow() as uow:
+        return pending_before_in(uow, reference, court)
+
+
+def pending_before_in(uow: UnitOfWork, reference: str, court: str) -> bool:
     """Whether `reference` is a placement whose application names `court`: what a court's
     registry may see and decide (art. 12 co. 8)."""
-    with ctx.uow() as uow:
-        return uow.placements.court_of(reference) == court
+    return uow.placements.court_of(reference) == court
+
+
+def state_in(uow: UnitOfWork, reference: str) -> str | None:
+    case = uow.repo.case_by_reference(reference)
+    return None if case is None else case.state
 
 
 def status_for_court(ctx: Context, reference: str, court: str) -> dict[str, Any] | None:
