@@ -9,7 +9,6 @@ run time."""
 
 import gc
 import logging
-import os
 import re
 import threading
 import time
@@ -17,21 +16,22 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from anyio import to_thread
 from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services import placements, reallocation, registry
+from machines.placement import FileNumber, GrantRuling, Ruling
+from services import placements, registry
 from services.clock import SystemClock
 from services.context import Context
-from services.errors import DomainError, InvalidInput, LateDecision
+from services.errors import DomainError, GuardFailed, InvalidInput, LateDecision
 from services.settings import Settings
 from storage.unit_of_work import UnitOfWork
 
@@ -64,42 +64,32 @@ class Error(BaseModel):
         None, description="Stato della pratica, per le decisioni che non si applicano più."
     )
     since: date | None = Field(None, description="Data (ora italiana) in cui vi è entrata.")
-
-
-class _Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    decided_on: date = Field(description="Data del provvedimento (non futura).")
-    file_number: str = Field(
-        min_length=1,
-        max_length=60,
-        pattern=r"^[^\x00-\x1f]+$",
-        description="Numero di registro del procedimento presso la cancelleria "
-        "(es. SIUS 123/2026).",
+    since_at: datetime | None = Field(
+        None,
+        description="Istante in cui vi è entrata per legge (per la decadenza: le 00:00 del "
+        "giorno successivo all'ultimo giorno di validità), anche se registrato dopo.",
     )
 
 
-class Granted(_Decision):
-    """The measure is granted: the person may enter the facility (art. 12 co. 7)."""
+class Granted(GrantRuling):
+    """The measure is granted: the person may enter the facility (art. 12 co. 7). The same
+    schema the machine applies to `grant` on every path, less the court, which the token
+    names."""
 
     outcome: Literal["granted"] = Field(description="Misura concessa.")
+    file_number: FileNumber
     measure_start: date = Field(
         description="Decorrenza della misura di comunità, non anteriore al provvedimento."
     )
 
-    @model_validator(mode="after")
-    def _start_date(self) -> Self:
-        if self.measure_start < self.decided_on:
-            raise ValueError("measure_start precedes decided_on")
-        return self
 
-
-class Rejected(_Decision):
+class Rejected(Ruling):
     """The application is rejected: the attestation loses effect at once (art. 12 co. 10)."""
 
     outcome: Literal["rejected"] = Field(
         description="Istanza rigettata: l'attestazione perde efficacia."
     )
+    file_number: FileNumber
 
 
 Decision = Annotated[Granted | Rejected, Field(discriminator="outcome")]
@@ -118,11 +108,17 @@ class Deadline(BaseModel):
     term: str = Field(description="Termine (es. validità dell'attestazione).")
     last_day: date = Field(description="Ultimo giorno del termine (ora italiana).")
     lapses_at: datetime = Field(description="Istante in cui il termine scade (UTC).")
+    passed: bool = Field(
+        False, description="Il termine è già scaduto: i suoi effetti decorrono da lapses_at."
+    )
 
 
 class Status(BaseModel):
     reference: str
-    state: str = Field(description="Stato tecnico della pratica.")
+    state: str = Field(
+        description="Stato della pratica per legge: un termine già scaduto ha effetto anche "
+        "prima che sia registrato."
+    )
     state_label: str = Field(description="Stato della pratica, in italiano.")
     court: str = Field(description="Autorità giudiziaria competente.")
     issued_on: date | None = Field(None, description="Data di rilascio dell'attestazione.")
@@ -130,7 +126,9 @@ class Status(BaseModel):
         None, description="Fine della validità dell'attestazione (art. 12 co. 6)."
     )
     decided_on: date | None = Field(None, description="Data della decisione registrata.")
-    deadlines: list[Deadline] = Field(description="Termini in corso.")
+    decision: Outcome | None = Field(None, description="Esito della decisione registrata.")
+    measure_start: date | None = Field(None, description="Decorrenza della misura concessa.")
+    deadlines: list[Deadline] = Field(description="Termini in corso o appena scaduti.")
 
 
 class Health(BaseModel):
@@ -282,10 +280,12 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
         token = (authorization or "").removeprefix("Bearer ").strip()
         body = decision.model_dump(mode="json")
         digest = registry.request_hash("POST", f"/v1/attestations/{reference}/decision", body)
+        emitted: list[str] = []
         try:
             handled = registry.handle_write(
                 services, token, idempotency_key, digest, reference,
-                _decision(services, reference, decision, idempotency_key), _explain(reference),
+                _decision(services, reference, decision, idempotency_key, emitted),
+                _explain(reference),
             )  # fmt: skip
         except DomainError as error:  # the case kept changing: nothing was kept
             raise Refusal(error.status, error.code, str(error)) from None
@@ -297,8 +297,8 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
                 f"Idempotency-Key {idempotency_key!r} was used for another request",
             )  # fmt: skip
         answer = handled.answer
-        if handled.fresh and answer.status == 200 and answer.body["state"] == "rejected":
-            reallocator.poke(f"reallocate:{reference}:rejected")
+        if handled.fresh and emitted:
+            reallocator.poke(emitted, f"{reference}:{idempotency_key}")
         return JSONResponse(answer.body, answer.status)
 
     return app
@@ -309,9 +309,12 @@ def _not_found(reference: str) -> Refusal:
     return Refusal(404, "not_found", f"no case {reference} pending before this court")
 
 
-def _decision(ctx: Context, reference: str, decision: Decision, key: str) -> registry.Apply:
+def _decision(
+    ctx: Context, reference: str, decision: Decision, key: str, signals: list[str]
+) -> registry.Apply:
     """The decision, applied through the service the CLI uses, inside the request's
-    transaction; a late decision is answered 409 and its message kept."""
+    transaction; a late decision is answered 409 and its message kept. `signals` receives
+    what the change emitted (a freed place), for the entry point to act on."""
 
     def apply(uow: UnitOfWork, who: registry.Registry) -> registry.Answer:
         if not placements.pending_before_in(uow, reference, who.court):
@@ -330,10 +333,12 @@ def _decision(ctx: Context, reference: str, decision: Decision, key: str) -> reg
                 measure_start=decision.measure_start if isinstance(decision, Granted) else None,
             )
         except LateDecision as late:
+            signals[:] = late.signals  # the lapse that made it late freed the place
             return registry.Answer(
                 409, {"error": late.code, "message": str(late), "state": late.state,
-                      "since": late.since},
+                      "since": late.since, "since_at": late.since_at},
             )  # fmt: skip
+        signals[:] = result.signals
         return registry.Answer(
             200,
             Applied(
@@ -355,9 +360,9 @@ def _explain(reference: str) -> registry.Explain:
 
     def explain(uow: UnitOfWork, error: DomainError) -> registry.Answer:
         body: dict[str, Any] = {"error": error.code, "message": str(error)}
-        if isinstance(error, InvalidInput):
+        if isinstance(error, InvalidInput | GuardFailed):
             body["field"] = error.field
-        else:
+        if not isinstance(error, InvalidInput):
             body["state"] = placements.state_in(uow, reference)
         return registry.Answer(error.status, body)
 
@@ -365,15 +370,16 @@ def _explain(reference: str) -> registry.Explain:
 
 
 class _Reallocator:
-    """Hands freed places on at once, off the request: a rejection pokes it; one thread runs
-    the reallocation, through Prefect where it runs (PREFECT_API_URL), else in this process.
-    A run waits COALESCE_SECONDS for the pokes of a burst, and pokes that arrive while it runs
-    are served by one more run: not one run each."""
+    """Acts on the signals of the decisions off the request (a freed place reassigned at
+    once): a decision pokes it; one thread serves them, through Prefect where it runs
+    (PREFECT_API_URL), else in this process (flows.dispatch). A run waits COALESCE_SECONDS for
+    the pokes of a burst, and pokes that arrive while it runs are served by one more run: not
+    one run each."""
 
     def __init__(self, ctx: Callable[[], Context]) -> None:
         self._ctx = ctx
         self._poked = threading.Event()
-        self._keys: list[str] = []
+        self._pending: list[tuple[list[str], str]] = []
         self._stopping = False
         self._thread: threading.Thread | None = None
 
@@ -387,8 +393,8 @@ class _Reallocator:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def poke(self, key: str) -> None:
-        self._keys.append(key)
+    def poke(self, signals: list[str], key: str) -> None:
+        self._pending.append((signals, key))
         self._poked.set()
 
     def _run(self) -> None:
@@ -397,22 +403,21 @@ class _Reallocator:
             if not self._stopping:
                 time.sleep(COALESCE_SECONDS)
             self._poked.clear()
-            keys, self._keys = self._keys, []
-            if keys:
-                self._reallocate(keys[-1])
+            pending, self._pending = self._pending, []
+            if pending:
+                self._serve(sorted({s for signals, _ in pending for s in signals}), pending[-1][1])
             if self._stopping:
                 return
 
-    def _reallocate(self, key: str) -> None:
-        if os.environ.get("PREFECT_API_URL"):
-            from flows.dispatch import start_reallocation
+    def _serve(self, signals: list[str], key: str) -> None:
+        from flows.dispatch import act_on_signals
 
-            if start_reallocation(key) is not None:
-                return
         try:
-            reallocation.reallocate_signalled(self._ctx())
+            act_on_signals(self._ctx(), signals, key)
         except Exception:  # the schedule catches up; the decision stands
-            log.exception("reallocation after a rejection failed; the next scheduled run retries")
+            log.exception(
+                "signals %s not served at once; the next scheduled run serves them", signals
+            )
 
 
 app = create_app()

@@ -56,7 +56,7 @@ def seed_at_court(ctx: Context, count: int) -> list[str]:
             [
                 {"case_id": i, "sequence": 1, "trigger": "open", "from_state": None,
                  "to_state": "at_court", "actor": "bench", "payload": {},
-                 "legal_basis": "seed", "occurred_at": now}
+                 "legal_basis": "seed", "occurred_at": now, "effective_at": now}
                 for i in ids
             ],
         )  # fmt: skip

@@ -132,10 +132,11 @@ class Stack:
         return found[0] if found else None
 
 
-def rejectable(url: str) -> list[tuple[str, str]]:
-    """Pairs (a case at court, the head of its UIEPE's queue), one per UIEPE with a queue: a
-    rejection of the first frees a place for the second. Cases whose attestation lapses within
-    the hour are left out (the stack's sweeps would lapse them under the caller)."""
+def rejectable(url: str) -> list[tuple[str, str, str]]:
+    """(a case at court, the head of its UIEPE's queue, the court the first is pending before),
+    one per UIEPE with a queue: a rejection of the first frees a place for the second. Cases
+    whose attestation lapses within the hour are left out (the stack's sweeps would lapse them
+    under the caller)."""
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import select
@@ -148,7 +149,7 @@ def rejectable(url: str) -> list[tuple[str, str]]:
     try:
         with db.connect() as connection:
             rows = connection.execute(
-                select(Case.reference, Case.state, Application.office_id)
+                select(Case.reference, Case.state, Application.office_id, Application.court)
                 .join(Application, Application.case_id == Case.id)
                 .where(Case.state.in_(["at_court", "queued"]))
                 .order_by(Application.protocol_at, Application.protocol_number)
@@ -164,11 +165,11 @@ def rejectable(url: str) -> list[tuple[str, str]]:
         db.dispose()
     rows = [row for row in rows if row[0] not in lapsing]
     pairs = []
-    for office in dict.fromkeys(o for _, _, o in rows):
-        at_court = [r for r, s, o in rows if s == "at_court" and o == office]
-        waiting = [r for r, s, o in rows if s == "queued" and o == office]
+    for office in dict.fromkeys(o for _, _, o, _ in rows):
+        at_court = [(r, c) for r, s, o, c in rows if s == "at_court" and o == office]
+        waiting = [r for r, s, o, _ in rows if s == "queued" and o == office]
         if at_court and waiting:
-            pairs.append((at_court[0], waiting[0]))
+            pairs.append((at_court[0][0], waiting[0], at_court[0][1]))
     return pairs
 
 

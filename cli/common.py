@@ -3,6 +3,7 @@ refusals (exit status 1, nothing half-written)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -45,18 +46,32 @@ def refusals(as_json: bool = False) -> Iterator[None]:
 
 
 def fail(error: Exception, as_json: bool) -> NoReturn:
+    """One line on stderr and exit 1; what stands despite the refusal (a term that lapsed
+    first and freed a place) is acted on as after any change."""
+    signals = getattr(error, "signals", ())
+    if signals and _made:
+        digest = hashlib.sha256(str(error).encode()).hexdigest()[:16]
+        act_on_signals(_made[-1], signals, f"refused:{digest}")
     message = " ".join(str(error).split())
     if as_json:
         code = error.code if isinstance(error, DomainError) else "invalid_input"
-        sys.stderr.write(json.dumps({"error": code, "message": message}) + "\n")
+        body: dict[str, Any] = {"error": code, "message": message}
+        if (field := getattr(error, "field", None)) is not None:
+            body["field"] = field
+        sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
     else:
         err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
+_made: list[Context] = []  # the context this command made: one command, one process
+
+
 def make_context(now: str | None = None) -> Context:
     clock: Clock = SystemClock() if now is None else FixedClock(instant(now))
-    return Context.from_settings(Settings(), clock)
+    ctx = Context.from_settings(Settings(), clock)
+    _made.append(ctx)
+    return ctx
 
 
 def instant(value: str) -> datetime:
@@ -70,16 +85,18 @@ def instant(value: str) -> datetime:
 
 
 def pairs(values: list[str]) -> dict[str, Any]:
-    """key=value pairs; a value that reads as JSON (number, true, null, list) is taken as such."""
+    """key=value pairs. A value is text, which the transition's schema reads as it declares it
+    (a number, a date, true/false); a JSON object, list or null is taken as such."""
     parsed: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise Refused(f"--data {item!r} is not key=value")
         try:
-            parsed[key] = json.loads(raw)
+            value = json.loads(raw)
         except ValueError:
-            parsed[key] = raw
+            value = raw
+        parsed[key] = value if value is None or isinstance(value, dict | list) else raw
     return parsed
 
 
@@ -106,6 +123,20 @@ def case_json(case: Case) -> dict[str, Any]:
     }
 
 
+def row_json(row: engine.CaseRow) -> dict[str, Any]:
+    found = {
+        "reference": row.reference,
+        "kind": row.kind,
+        "state": row.state,
+        "version": row.version,
+        "opened_at": row.opened_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }
+    if row.recorded_state != row.state:
+        found["recorded_state"] = row.recorded_state
+    return found
+
+
 def timer_json(timer: Timer) -> dict[str, Any]:
     return {
         "name": timer.name,
@@ -129,6 +160,7 @@ def event_json(event: CaseEvent) -> dict[str, Any]:
         "legal_basis": event.legal_basis,
         "payload": event.payload,
         "occurred_at": event.occurred_at.isoformat(),
+        "effective_at": event.effective_at.isoformat(),
     }
 
 
@@ -148,12 +180,60 @@ def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def print_result(result: engine.FireResult, as_json: bool) -> None:
+def print_result(result: engine.FireResult, as_json: bool, ctx: Context) -> None:
+    """The change, then what its signals started at once (a freed place reassigned)."""
+    served = [] if result.replayed else act_on_signals(ctx, result.signals, _key_of(result))
     if as_json:
-        emit(asdict(result))
+        emit({**asdict(result), "served": served})
         return
     replayed = " (already done with this key)" if result.replayed else ""
+    for caught in result.caught_up:
+        out.print(f"{result.reference}: term passed first: {caught}")
     out.print(
         f"{result.reference}: {result.trigger} {result.from_state or '-'} -> "
         f"[bold]{result.to_state}[/] (event {result.sequence}){replayed}"
     )
+    for line in served:
+        err.print(line, highlight=False)
+
+
+def act_on_signals(ctx: Context, signals: tuple[str, ...] | list[str], key: str) -> list[str]:
+    if not signals:
+        return []
+    from flows.dispatch import act_on_signals as act  # Prefect only when a signal needs it
+
+    return act(ctx, signals, key)
+
+
+def _key_of(result: engine.FireResult) -> str:
+    return f"{result.reference}:{result.event_id}"
+
+
+def detail_json(detail: engine.CaseDetail) -> dict[str, Any]:
+    """A case as `case show --json` and `placement status --json` print it: the state in law
+    (terms already passed included), what can happen now, the terms, the history and what the
+    procedure knows of it (dates, court, decision, facility and place)."""
+    case = case_json(detail.case)
+    if detail.state != detail.case.state:
+        case |= {"state": detail.state, "recorded_state": detail.case.state}
+    return {
+        "case": case,
+        "facts": detail.facts,
+        "triggers": [asdict(verdict) for verdict in detail.verdicts],
+        "passed_terms": [
+            {
+                "name": passed.timer,
+                "due_at": passed.due_at.isoformat(),
+                "due_at_rome": rome(passed.due_at),
+                "fires": passed.trigger,
+                "to_state": passed.to_state,
+            }
+            for passed in detail.passed_terms
+        ],
+        "pending_timers": [
+            timer_json(timer)
+            for timer in detail.pending_timers
+            if timer.name not in {p.timer for p in detail.passed_terms}
+        ],
+        "history": [event_json(event) for event in detail.history],
+    }

@@ -25,10 +25,10 @@ from cli.common import (
     JsonOption,
     KeyOption,
     NowOption,
-    case_json,
+    act_on_signals,
+    detail_json,
     emit,
     err,
-    event_json,
     make_context,
     out,
     pairs,
@@ -36,6 +36,7 @@ from cli.common import (
     redacted,
     refusals,
     rome,
+    row_json,
     timer_json,
 )
 from machines.calendar import ROME, TermRule, Unit, is_holiday
@@ -83,13 +84,14 @@ def case_list(
     kind: Annotated[str | None, typer.Option(help="Only cases of this kind.")] = None,
     state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 500,
+    now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List cases, oldest first."""
+    """List cases, oldest first, each in its state in law (a term already passed counts)."""
     with refusals(as_json):
-        cases = engine.list_cases(make_context(), kind, state, limit)
+        cases = engine.list_cases(make_context(now), kind, state, limit)
     if as_json:
-        emit({"cases": [case_json(case) for case in cases]})
+        emit({"cases": [row_json(case) for case in cases]})
         return
     table = Table("reference", "kind", "state", "version", "updated (Italian time)")
     for case in cases:
@@ -101,25 +103,30 @@ def case_list(
 
 
 @case_app.command("show")
-def case_show(reference: str, as_json: JsonOption = False) -> None:
-    """State, what can happen now (and why not), pending timers and the full history."""
+def case_show(reference: str, now: NowOption = None, as_json: JsonOption = False) -> None:
+    """State in law, what can happen now (and why not), terms, the full history and what the
+    procedure knows of the case (dates, court, decision, facility and place)."""
     with refusals(as_json):
-        detail = engine.describe(make_context(), reference)
+        detail = engine.describe(make_context(now), reference)
     if as_json:
-        emit(
-            {
-                "case": case_json(detail.case),
-                "triggers": [asdict(verdict) for verdict in detail.verdicts],
-                "pending_timers": [timer_json(timer) for timer in detail.pending_timers],
-                "history": [event_json(event) for event in detail.history],
-            }
-        )
+        emit(detail_json(detail))
         return
     case = detail.case
     out.print(
-        f"[bold]{case.reference}[/] ({case.kind}) - state [bold]{case.state}[/], "
+        f"[bold]{case.reference}[/] ({case.kind}) - state [bold]{detail.state}[/], "
         f"version {case.version}"
     )
+    for passed in detail.passed_terms:
+        out.print(
+            f"term [bold]{passed.timer}[/] passed at {rome(passed.due_at)} (Italian time): "
+            f"{passed.trigger} -> {passed.to_state}, effective then; not yet recorded by a sweep"
+        )
+    if detail.facts:
+        facts = Table("fact", "value", title="What the procedure knows")
+        for name, value in detail.facts.items():
+            if value is not None:
+                facts.add_row(name, str(value))
+        out.print(facts)
     triggers = Table("trigger", "allowed", "to", "why not", title="What can happen now")
     for verdict in detail.verdicts:
         triggers.add_row(
@@ -135,12 +142,20 @@ def case_show(reference: str, as_json: JsonOption = False) -> None:
         pending.add_row(timer.name, rome(timer.due_at), does, timer.legal_basis)
     out.print(pending)
     history = Table(
-        "#", "when (Italian time)", "trigger", "from", "to", "actor", "legal basis", title="History"
+        "#",
+        "effective (Italian time)",
+        "trigger",
+        "from",
+        "to",
+        "actor",
+        "legal basis",
+        title="History",
     )
     for event in detail.history:
+        recorded = "" if event.effective_at == event.occurred_at else " *"
         history.add_row(
             str(event.sequence),
-            rome(event.occurred_at),
+            rome(event.effective_at) + recorded,
             event.trigger,
             event.from_state or "",
             event.to_state,
@@ -148,6 +163,8 @@ def case_show(reference: str, as_json: JsonOption = False) -> None:
             event.legal_basis,
         )
     out.print(history)
+    if any(event.effective_at != event.occurred_at for event in detail.history):
+        out.print("* recorded later than it took effect (a term that lapsed before the sweep ran)")
 
 
 @case_app.command("open")
@@ -161,8 +178,9 @@ def case_open(
 ) -> None:
     """Open a case of KIND in its initial state."""
     with refusals(as_json):
-        result = engine.open_case(make_context(now), kind, actor, pairs(data or []), key)
-    print_result(result, as_json)
+        ctx = make_context(now)
+        result = engine.open_case(ctx, kind, actor, pairs(data or []), key)
+    print_result(result, as_json, ctx)
 
 
 @case_app.command("fire")
@@ -177,8 +195,9 @@ def case_fire(
 ) -> None:
     """Fire TRIGGER on case REFERENCE."""
     with refusals(as_json):
-        result = engine.fire(make_context(now), reference, trigger, actor, pairs(data or []), key)
-    print_result(result, as_json)
+        ctx = make_context(now)
+        result = engine.fire(ctx, reference, trigger, actor, pairs(data or []), key)
+    print_result(result, as_json, ctx)
 
 
 # timers --------------------------------------------------------------------------------------
@@ -201,13 +220,16 @@ def timers_sweep(
             report = timers.sweep(ctx, at, batch=batch, mode=mode)
         else:
             report = _sweep_with_progress(ctx, at, batch, mode, total)
+        served = act_on_signals(ctx, report.signals, f"sweep:{at.isoformat()}")
     if as_json:
-        emit({"at": at.isoformat(), "due": total, **asdict(report)})
+        emit({"at": at.isoformat(), "due": total, **asdict(report), "served": served})
         return
     out.print(
         f"sweep at {rome(at)}: {report.fired} fired, {report.cancelled} cancelled, "
         f"{report.retried} to retry, {report.failed} failed"
     )
+    for line in served:
+        err.print(line, highlight=False)
     for incident in report.incidents:
         err.print(f"[red]incident:[/] {incident}", highlight=False)
 

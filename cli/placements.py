@@ -4,7 +4,6 @@ the prison, the UIEPE, the court registry, the facility, and the Directorate's b
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from calendar import isleap
@@ -26,6 +25,7 @@ from cli.common import (
     KeyOption,
     NowOption,
     Refused,
+    detail_json,
     emit,
     err,
     make_context,
@@ -38,6 +38,7 @@ from machines.calendar import rome_date
 from machines.registry import load_machines
 from services import (
     budget,
+    engine,
     inspection,
     placements,
     reallocation,
@@ -47,11 +48,8 @@ from services import (
 )
 from services.clock import FixedClock
 from services.context import Context
-from services.engine import FireResult
 from storage.database import make_engine
 from storage.models import Case
-
-FREEING = ("rejected", "withdrawn")  # a place held is freed by these (art. 12 co. 9-10)
 
 ref_app = typer.Typer(no_args_is_help=True, help="Reference data: UIEPEs, prisons, facilities.")
 placement_app = typer.Typer(
@@ -76,20 +74,6 @@ def _json_file(path: Path) -> Any:
         return json.loads(text)
     except (OSError, ValueError) as error:
         raise Refused(f"{path}: {error}") from error
-
-
-def _start_reallocation(result: FireResult, as_json: bool) -> None:
-    """A freed place is reassigned at once where Prefect runs (PREFECT_API_URL): the
-    reallocation deployment starts now, keyed by the freeing event, instead of at its next
-    scheduled run."""
-    if result.replayed or result.to_state not in FREEING or not os.environ.get("PREFECT_API_URL"):
-        return
-    from flows.dispatch import start_reallocation
-
-    run = start_reallocation(f"reallocate:{result.reference}:{result.event_id}")
-    if not as_json:
-        note = f"reallocation started (flow run {run})" if run else "reallocation at next run"
-        err.print(note, highlight=False)
 
 
 # reference data ------------------------------------------------------------------------------
@@ -120,9 +104,10 @@ def placement_file(
 ) -> None:
     """The prison records a detainee's application (art. 12 co. 1)."""
     with refusals(as_json):
+        ctx = make_context(now)
         filed = None if filed_on is None else _date(filed_on, "filed-on")
-        result = placements.file_application(make_context(now), prison, court, actor, filed, key)
-    print_result(result, as_json)
+        result = placements.file_application(ctx, prison, court, actor, filed, key)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("review")
@@ -142,11 +127,12 @@ def placement_review(
 ) -> None:
     """The Director forwards the application to the UIEPE, or refuses it naming what failed."""
     with refusals(as_json):
+        ctx = make_context(now)
         given = _json_file(assessment)
         if not isinstance(given, dict):
             raise Refused("the assessment must be a JSON object")
-        result = placements.director_review(make_context(now), reference_, given, actor, key)
-    print_result(result, as_json)
+        result = placements.director_review(ctx, reference_, given, actor, key)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("intake")
@@ -159,8 +145,9 @@ def placement_intake(
 ) -> None:
     """The UIEPE registers the application in its protocol (art. 12 co. 5)."""
     with refusals(as_json):
-        result = placements.intake(make_context(now), reference_, actor, key)
-    print_result(result, as_json)
+        ctx = make_context(now)
+        result = placements.intake(ctx, reference_, actor, key)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("check")
@@ -175,10 +162,9 @@ def placement_check(
 ) -> None:
     """The UIEPE's formal check (art. 12 co. 4): admitted to the queue, or refused."""
     with refusals(as_json):
-        result = placements.formal_check(
-            make_context(now), reference_, compliant, actor, reason, key
-        )
-    print_result(result, as_json)
+        ctx = make_context(now)
+        result = placements.formal_check(ctx, reference_, compliant, actor, reason, key)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("decide")
@@ -195,8 +181,9 @@ def placement_decide(
 ) -> None:
     """Record the court's decision on an attestation (art. 12 co. 7-10)."""
     with refusals(as_json):
+        ctx = make_context(now)
         result = placements.record_decision(
-            make_context(now),
+            ctx,
             reference_,
             outcome,
             _date(decided_on, "decided-on"),
@@ -205,8 +192,7 @@ def placement_decide(
             file_number,
             key,
         )
-    print_result(result, as_json)
-    _start_reallocation(result, as_json)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("enter")
@@ -222,39 +208,69 @@ def placement_enter(
 ) -> None:
     """The person enters the facility: the funded stay starts (art. 11 co. 4-5)."""
     with refusals(as_json):
-        result = placements.record_entry(
-            make_context(now), reference_, commitment_signed, actor, key
-        )
-    print_result(result, as_json)
+        ctx = make_context(now)
+        result = placements.record_entry(ctx, reference_, commitment_signed, actor, key)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("presence")
 def placement_presence(
     reference_: ReferenceArgument,
-    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
-    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD.", show_default=False)
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.", show_default=False)
+    ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            help="A monthly return, YYYY-MM: the month's days from the entry to today, never "
+            "past the last funded day (instead of --from/--to).",
+            show_default=False,
+        ),
+    ] = None,
     absent: Annotated[
         list[str] | None, typer.Option(help="A day of absence (repeatable).", show_default=False)
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The facility's presence register for a period (art. 13 co. 5)."""
+    """The facility's presence register for a period or a month (art. 13 co. 5 D.M. 128/2025:
+    only days reported present are paid; days nobody reported are listed and not paid)."""
     with refusals(as_json):
-        summary = placements.record_presence(
-            make_context(now),
-            reference_,
-            _date(start, "from"),
-            _date(end, "to"),
-            {_date(day, "absent") for day in absent or []},
-        )
+        absences = {_date(day, "absent") for day in absent or []}
+        if month is not None:
+            if start is not None or end is not None:
+                raise Refused("give either --month or --from and --to")
+            year, number = _month(month)
+            summary = placements.record_month_presence(
+                make_context(now), reference_, year, number, absences
+            )
+        else:
+            if start is None or end is None:
+                raise Refused("give --month, or both --from and --to")
+            summary = placements.record_presence(
+                make_context(now), reference_, _date(start, "from"), _date(end, "to"), absences
+            )
     if as_json:
         emit(asdict(summary))
         return
+    unreported = ", ".join(f"{day:%d/%m/%Y}" for day in summary.unreported) or "none"
     out.print(
-        f"{summary.reference}: {summary.recorded} days recorded; stay so far "
-        f"{summary.present} present, {summary.absent} absent, EUR {summary.spent}"
+        f"{summary.reference}: {summary.recorded} days recorded "
+        f"({summary.start:%d/%m/%Y}-{summary.end:%d/%m/%Y}); stay so far {summary.present} "
+        f"present, {summary.absent} absent, EUR {summary.payable} payable; "
+        f"unreported (not paid): {unreported}"
     )
+
+
+def _month(value: str) -> tuple[int, int]:
+    try:
+        first = date.fromisoformat(f"{value}-01")
+    except ValueError as error:
+        raise Refused(f"--month {value!r} is not a month (YYYY-MM)") from error
+    return first.year, first.month
 
 
 @placement_app.command("exit")
@@ -268,10 +284,9 @@ def placement_exit(
 ) -> None:
     """The person leaves the facility (art. 13 co. 5)."""
     with refusals(as_json):
-        result = placements.record_exit(
-            make_context(now), reference_, _date(left_on, "left-on"), actor, key
-        )
-    print_result(result, as_json)
+        ctx = make_context(now)
+        result = placements.record_exit(ctx, reference_, _date(left_on, "left-on"), actor, key)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("withdraw")
@@ -284,9 +299,9 @@ def placement_withdraw(
 ) -> None:
     """The applicant withdraws; a place held is freed (art. 12 co. 9)."""
     with refusals(as_json):
-        result = placements.withdraw(make_context(now), reference_, actor, key)
-    print_result(result, as_json)
-    _start_reallocation(result, as_json)
+        ctx = make_context(now)
+        result = placements.withdraw(ctx, reference_, actor, key)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("close")
@@ -299,8 +314,9 @@ def placement_close(
 ) -> None:
     """Close the case; after a stay, with the cost-recovery statement (art. 14)."""
     with refusals(as_json):
-        result = placements.close(make_context(now), reference_, actor, key)
-    print_result(result, as_json)
+        ctx = make_context(now)
+        result = placements.close(ctx, reference_, actor, key)
+    print_result(result, as_json, ctx)
 
 
 @placement_app.command("reallocate")
@@ -516,8 +532,15 @@ def placement_dashboard(now: NowOption = None, as_json: JsonOption = False) -> N
 
 
 @placement_app.command("status")
-def placement_status(reference_: ReferenceArgument, now: NowOption = None) -> None:
-    """The case's status page, as the case-status flow publishes it (markdown)."""
-    with refusals():
-        markdown = inspection.case_status_markdown(make_context(now), reference_)
+def placement_status(
+    reference_: ReferenceArgument, now: NowOption = None, as_json: JsonOption = False
+) -> None:
+    """The case's status page, as the case-status flow publishes it (markdown); with --json,
+    the case as `case show --json` prints it: its dates, court, decision, facility and place."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        if as_json:
+            emit(detail_json(engine.describe(ctx, reference_)))
+            return
+        markdown = inspection.case_status_markdown(ctx, reference_)
     sys.stdout.write(markdown)

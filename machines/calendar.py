@@ -90,12 +90,18 @@ class TermRule:
     Days: the starting day is not counted, the last day is (art. 172 co. 4 c.p.p.).
     Months: art. 2963 c.c. `extend_on_holiday`: a term ending on a holiday moves to the next
     working day (art. 172 co. 3 c.p.p.); a validity period written on a document does not.
+    `counts_start_day`: a period whose first day is the starting day itself (a funded stay whose
+    day of entry is its first paid day, art. 11 co. 4 D.M. 128/2025): `amount` days end on the
+    day before the ordinary term's last day; `amount` months end on the day before the
+    same-numbered day of the final month or, when that month has no such day, on its last day
+    (entering 10 January: 9 September; entering 31 January: 30 September).
     """
 
     amount: int
     unit: Unit
     extend_on_holiday: bool
     article: str
+    counts_start_day: bool = False
 
     def __post_init__(self) -> None:
         if self.amount < 1:
@@ -105,8 +111,12 @@ class TermRule:
         """The last day of the term (included)."""
         if self.unit is Unit.DAYS:
             end = start + timedelta(days=self.amount)
+            if self.counts_start_day:
+                end -= timedelta(days=1)
         else:
             end = add_months(start, self.amount)
+            if self.counts_start_day and end.day == start.day:  # not clamped to a shorter month
+                end -= timedelta(days=1)
         return next_working_day(end) if self.extend_on_holiday else end
 
     def due_at(self, start: date) -> datetime:
@@ -115,8 +125,9 @@ class TermRule:
 
     def describe(self) -> str:
         unit = "giorni" if self.unit is Unit.DAYS else "mesi"
+        start = ", computando il giorno iniziale" if self.counts_start_day else ""
         extension = ", prorogato al primo giorno non festivo" if self.extend_on_holiday else ""
-        return f"{self.amount} {unit}{extension} ({self.article})"
+        return f"{self.amount} {unit}{start}{extension} ({self.article})"
 
 
 def lapse_instant(last_day: date) -> datetime:

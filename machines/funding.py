@@ -5,9 +5,9 @@ Pure: amounts are `Decimal` euros with two decimals, never floats; dates are civ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
 CENT = Decimal("0.01")
@@ -84,21 +84,6 @@ def split_pro_rata(total: Decimal, weights: Mapping[str, int]) -> dict[str, Deci
     for key in by_remainder[:leftover]:
         parts[key] += 1
     return {key: CENT * parts[key] for key in weights}
-
-
-def funded_days(
-    entry: date, leaving: date, funded_until: date, absences: Iterable[date] = ()
-) -> int:
-    """Days of presence that are paid: from `entry` to the day before `leaving`, not after
-    `funded_until` (the eight-month limit, art. 11 co. 4), less the days of absence (the rate is
-    paid only for days of actual presence, art. 13 co. 5)."""
-    if leaving < entry:
-        raise ValueError("leaving precedes entry")
-    last = min(leaving - timedelta(days=1), funded_until)
-    if last < entry:
-        return 0
-    absent = {day for day in absences if entry <= day <= last}
-    return (last - entry).days + 1 - len(absent)
 
 
 def stay_cost(days: int, daily_rate: Decimal) -> Decimal:

@@ -11,10 +11,21 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import Field, StringConstraints, model_validator
 
 from machines.calendar import TermRule, Unit, rome_date
 from machines.funding import income_refusal
-from machines.spec import CaseMachine, Guard, GuardInput, Reminder, Term, Transition
+from machines.spec import (
+    CaseMachine,
+    Guard,
+    GuardInput,
+    Payload,
+    Reminder,
+    Term,
+    Transition,
+)
 
 DM = "D.M. 128/2025"
 
@@ -54,6 +65,99 @@ EQUIPE_PARAMETERS = {
 }
 
 
+# Payload schemas: what each step carries, bounded as the tables that keep it are.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._/-]+$")]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+FileNumber = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f]+$"),
+    Field(description="Numero di registro del procedimento (es. SIUS 123/2026)."),
+]
+
+
+class Opening(Payload):
+    """The application as the prison records it (art. 12 co. 1): no name, no tax code."""
+
+    prison: Code = Field(description="Codice dell'istituto penitenziario.")
+    court: Text = Field(description="Autorità giudiziaria competente a decidere.")
+    filed_on: date = Field(description="Data di presentazione dell'istanza (non futura).")
+
+
+class EquipeReport(Payload):
+    """The equipe's summary report (art. 12 co. 3): each parameter verified or not."""
+
+    no_serious_sanctions: bool | None = None
+    no_aggression: bool | None = None
+    work_skills: bool | None = None
+    treatment_participation: bool | None = None
+    reintegration_prospects: bool | None = None
+
+
+class Assessment(Payload):
+    """The Director's check (art. 11 co. 1-2, art. 12 co. 2-3); what is missing is named by
+    the guard, not refused as malformed."""
+
+    community_measure_eligible: bool | None = None
+    no_suitable_domicile: bool | None = None
+    no_expulsion_order: bool | None = None
+    equipe_report: EquipeReport | None = None
+    taxable_income: Decimal | None = Field(None, ge=0, le=Decimal("100000000"), decimal_places=2)
+    cohabitants: int = Field(0, ge=0, le=50)
+
+
+class Refusal(Payload):
+    reason: Reason
+    assessment: Assessment | None = None
+
+
+class Attestation(Payload):
+    convention: Code
+    place: int = Field(ge=1, le=100000)
+    facility: Code | None = None
+
+
+class Ruling(Payload):
+    """A court's decision as its registry reports it (art. 12 co. 7-10)."""
+
+    decided_on: date = Field(
+        description="Data del provvedimento: non futura, non anteriore all'attestazione."
+    )
+    file_number: FileNumber | None = None
+
+
+class GrantRuling(Ruling):
+    measure_start: date | None = Field(
+        None, description="Decorrenza della misura, non anteriore al provvedimento."
+    )
+
+    @model_validator(mode="after")
+    def _start_after_decision(self) -> Self:
+        if self.measure_start is not None and self.measure_start < self.decided_on:
+            raise ValueError("measure_start precedes decided_on")
+        return self
+
+
+class Grant(GrantRuling):
+    """The measure granted (art. 12 co. 7), by the court the case is pending before."""
+
+    court: Text = Field(description="Autorità giudiziaria che ha deciso.")
+
+
+class Reject(Ruling):
+    """The application rejected: the attestation loses effect at once (art. 12 co. 10)."""
+
+    court: Text = Field(description="Autorità giudiziaria che ha deciso.")
+
+
+class Entry(Payload):
+    commitment_signed: bool = False
+
+
+class Exit(Payload):
+    left_on: date
+
+
 def _director_check(given: GuardInput) -> str | None:
     """Art. 11 co. 1-2 and art. 12 co. 2-3: every requirement, and the income limit in force
     on the filing date, with the equipe's summary report."""
@@ -89,14 +193,54 @@ def _income_refusal(given: GuardInput) -> str | None:
         return f"reddito non valutabile: {error} (art. 11 co. 1 c)"
 
 
-def _needs(*keys: str) -> Guard:
-    """The payload must carry `keys` (what the transition records on the case)."""
+def _filed_not_in_future(given: GuardInput) -> str | None:
+    filed = date.fromisoformat(str(given.payload["filed_on"]))
+    today = rome_date(given.now)
+    if filed > today:
+        return f"data di presentazione {filed:%d/%m/%Y} successiva a oggi ({today:%d/%m/%Y})"
+    return None
 
-    def check(given: GuardInput) -> str | None:
-        missing = [key for key in keys if given.payload.get(key) in (None, "")]
-        return f"mancano: {', '.join(missing)}" if missing else None
 
-    return Guard(f"needs_{'_'.join(keys)}", check)
+def _applications_open(given: GuardInput) -> str | None:
+    """While the Directorate-general's stop is on, no new application is taken in."""
+    stopped = given.facts.get("applications_stopped")
+    return None if stopped is None else f"nuove istanze sospese dalla Direzione generale: {stopped}"
+
+
+def _decision_date(given: GuardInput) -> str | None:
+    """A decision is dated neither after today nor before the attestation it decides on."""
+    if "decided_on" not in given.payload:
+        return "da indicare la data della decisione"
+    decided = date.fromisoformat(str(given.payload["decided_on"]))
+    today = rome_date(given.now)
+    if decided > today:
+        return f"data della decisione {decided:%d/%m/%Y} successiva a oggi ({today:%d/%m/%Y})"
+    issued: date | None = given.facts.get("issued_on")
+    if issued is not None and decided < issued:
+        return (
+            f"data della decisione {decided:%d/%m/%Y} anteriore al rilascio "
+            f"dell'attestazione ({issued:%d/%m/%Y})"
+        )
+    return None
+
+
+def _court_of_case(given: GuardInput) -> str | None:
+    """Only the court the application is pending before decides on it."""
+    pending_before = str(given.case.data.get("court", ""))
+    if "court" not in given.payload:
+        return (
+            f"da indicare l'Autorità che decide (l'istanza è pendente davanti a {pending_before})"
+        )
+    court = str(given.payload["court"])
+    if court.casefold() == pending_before.casefold():
+        return None
+    return f"l'istanza non è pendente davanti a {court}, ma davanti a {pending_before}"
+
+
+DECISION_GUARDS = (
+    Guard("decision_date", _decision_date, f"art. 12 co. 6-8 {DM}", field="decided_on"),
+    Guard("court_of_case", _court_of_case, f"art. 12 co. 8 {DM}", field="court"),
+)
 
 
 def _commitment_signed(given: GuardInput) -> str | None:
@@ -106,17 +250,28 @@ def _commitment_signed(given: GuardInput) -> str | None:
 
 
 VALIDITY = TermRule(2, Unit.MONTHS, extend_on_holiday=False, article=f"art. 12 co. 6 {DM}")
-FUNDED_STAY = TermRule(8, Unit.MONTHS, extend_on_holiday=False, article=f"art. 11 co. 4 {DM}")
+# The day of entry is the first paid day (art. 11 co. 4 D.M. 128/2025): entering on 10 January
+# the last funded day is 9 September; entering on 31 January, 30 September.
+FUNDED_STAY = TermRule(
+    8, Unit.MONTHS, extend_on_holiday=False, article=f"art. 11 co. 4 {DM}", counts_start_day=True
+)
 PENDING = (S.FILED, S.FORWARDED, S.REGISTERED, S.QUEUED)
 HOLDING_A_PLACE = (S.ATTESTED, S.AT_COURT, S.GRANTED)
-# A place freed, or an application admitted to the queue: serve the UIEPE's queue again.
+# A place freed: the UIEPE's queue is served at once, by whoever caused it.
 REALLOCATE = ("reallocate",)
+# An application admitted to the queue: served with the next scheduled reallocation, which
+# takes the queue in protocol order (one admitted early does not overtake one still checked).
+QUEUE = ("queue",)
 
 MACHINE = CaseMachine(
     kind="placement",
     prefix="ATT",
     states=Placement,
     initial=S.FILED,
+    opening=Opening,
+    opening_guards=(
+        Guard("filed_not_in_future", _filed_not_in_future, f"art. 12 co. 1 {DM}", "filed_on"),
+    ),
     transitions=(
         Transition(
             "forward",
@@ -124,33 +279,33 @@ MACHINE = CaseMachine(
             S.FORWARDED,
             f"art. 12 co. 2-3 {DM}",
             guards=(Guard("requirements", _director_check, f"art. 11 co. 1-2 {DM}"),),
+            schema=Assessment,
         ),
         Transition(
             "register",
             (S.FORWARDED,),
             S.REGISTERED,
             f"art. 12 co. 5 {DM}",
-            guards=(_needs("protocol_number", "protocol_at"),),
-            records=("protocol_number", "protocol_at"),
+            guards=(Guard("applications_open", _applications_open, f"art. 13 co. 7 {DM}"),),
         ),
-        Transition("admit", (S.REGISTERED,), S.QUEUED, f"art. 12 co. 4 {DM}", signals=REALLOCATE),
+        Transition("admit", (S.REGISTERED,), S.QUEUED, f"art. 12 co. 4 {DM}", signals=QUEUE),
         Transition(
             "refuse",
             (S.FILED, S.REGISTERED),
             S.REFUSED,
             f"art. 12 co. 2 e 4 {DM}",
-            guards=(_needs("reason"),),
             notices=("notifica_cambio_stato",),
             records=("reason",),
+            schema=Refusal,
         ),
         Transition(
             "attest",
             (S.QUEUED,),
             S.ATTESTED,
             f"art. 12 co. 4 e 6, art. 13 co. 6 {DM}",
-            guards=(_needs("convention", "place"),),
             notices=("attestazione",),
-            records=("convention", "facility", "place", "valid_until"),
+            records=("convention", "facility", "place"),
+            schema=Attestation,
         ),
         Transition(
             "transmit",
@@ -164,19 +319,21 @@ MACHINE = CaseMachine(
             (S.ATTESTED, S.AT_COURT),
             S.GRANTED,
             f"art. 12 co. 7-8 {DM}",
-            guards=(_needs("decided_on"),),
+            guards=DECISION_GUARDS,
             notices=("notifica_cambio_stato",),
-            records=("decided_on", "court", "file_number", "measure_start"),
+            records=("decided_on", "file_number", "measure_start"),
+            schema=Grant,
         ),
         Transition(
             "reject",
             (S.ATTESTED, S.AT_COURT),
             S.REJECTED,
             f"art. 12 co. 8 e 10 {DM}",
-            guards=(_needs("decided_on"),),
+            guards=DECISION_GUARDS,
             notices=("perdita_efficacia",),
             signals=REALLOCATE,
-            records=("decided_on", "court", "file_number"),
+            records=("decided_on", "file_number"),
+            schema=Reject,
         ),
         Transition(
             "lapse",
@@ -192,15 +349,16 @@ MACHINE = CaseMachine(
             S.PLACED,
             f"art. 11 co. 5 {DM}",
             guards=(Guard("commitment", _commitment_signed, f"art. 11 co. 5 {DM}"),),
+            schema=Entry,
         ),
         Transition(
             "leave",
             (S.PLACED,),
             S.ENDED,
             f"art. 13 co. 5 {DM}",
-            guards=(_needs("left_on"),),
             signals=REALLOCATE,
             records=("left_on",),
+            schema=Exit,
         ),
         Transition(
             "funding_end",

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from transitions import Machine
 from transitions.core import EventData, MachineError
 
@@ -32,9 +33,31 @@ class CaseView:
 
 @dataclass(frozen=True)
 class GuardInput:
+    """`facts`: what the procedure knows of the case beyond its row (an attestation's issue
+    date, a stop on new applications), read on demand from its own tables."""
+
     case: CaseView
     payload: Mapping[str, Any]
     now: datetime
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Payload(BaseModel):
+    """Base of the payload schemas: unknown fields are refused, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class NoPayload(Payload):
+    """A transition that takes nothing."""
+
+
+class TimerPayload(Payload):
+    """What a term's timer says when it fires its transition."""
+
+    timer: str
+    due_at: datetime
+    term: str
 
 
 GuardCheck = Callable[[GuardInput], str | None]
@@ -47,6 +70,7 @@ class Guard:
     name: str
     check: GuardCheck
     article: str = ""
+    field: str | None = None  # the payload field it judges, named in its refusal
 
     def refusal(self, given: GuardInput) -> str | None:
         reason = self.check(given)
@@ -73,6 +97,7 @@ class Transition:
     notices: tuple[str, ...] = ()
     signals: tuple[str, ...] = ()
     records: tuple[str, ...] = ()
+    schema: type[Payload] = NoPayload
 
 
 @dataclass(frozen=True)
@@ -132,9 +157,29 @@ class TriggerNotAllowed(MachineRefusal):
 
 
 class GuardRefused(MachineRefusal):
-    def __init__(self, trigger: str, reasons: tuple[str, ...]) -> None:
-        self.trigger, self.reasons = trigger, reasons
+    def __init__(self, trigger: str, reasons: tuple[str, ...], field: str | None = None) -> None:
+        self.trigger, self.reasons, self.field = trigger, reasons, field
         super().__init__(f"trigger '{trigger}' refused: " + "; ".join(reasons))
+
+
+class PayloadRefused(MachineRefusal):
+    """A payload that does not fit its transition's schema; `field` is the first one at
+    fault (dotted), or None when the payload as a whole is wrong."""
+
+    def __init__(self, trigger: str, field: str | None, reason: str) -> None:
+        self.trigger, self.field, self.reason = trigger, field, reason
+        where = f" field '{field}'" if field else ""
+        super().__init__(f"payload of '{trigger}'{where}: {reason}")
+
+
+class TermNotLapsed(MachineRefusal):
+    """A transition that only a term's lapse may cause, asked for by someone else."""
+
+    def __init__(self, trigger: str, term: str) -> None:
+        self.trigger, self.term = trigger, term
+        super().__init__(
+            f"trigger '{trigger}' takes effect only when term '{term}' lapses, by its timer"
+        )
 
 
 @dataclass
@@ -144,6 +189,7 @@ class _Subject:
     state: Enum
     given: GuardInput
     refusals: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)  # of the guards that refused
 
 
 @dataclass(frozen=True)
@@ -166,10 +212,14 @@ class CaseMachine:
         terms: tuple[Term, ...] = (),
         labels: Mapping[str, str] | None = None,
         reminders: tuple[Reminder, ...] = (),
+        opening: type[Payload] = NoPayload,
+        opening_guards: tuple[Guard, ...] = (),
     ) -> None:
-        """`labels`: the Italian names of the kind, its states and triggers, for documents."""
+        """`labels`: the Italian names of the kind, its states and triggers, for documents.
+        `opening`: the schema of the data a case is opened with; `opening_guards` judge it."""
         self.kind, self.prefix, self.states, self.initial = kind, prefix, states, initial
         self.transitions, self.terms, self.reminders = transitions, terms, reminders
+        self.opening, self.opening_guards = opening, opening_guards
         self.labels = dict(labels or {})
         self._check_declaration()
         self._engine = Machine(
@@ -211,6 +261,10 @@ class CaseMachine:
                         f"{self.kind}: {transition.trigger} enters {transition.dest.value}, "
                         f"which term {term.name} runs through, from outside it"
                     )
+        for trigger in self.triggers:
+            schemas = {t.schema for t in self.transitions if t.trigger == trigger}
+            if len(schemas) != 1:
+                raise ValueError(f"{self.kind}: the transitions of {trigger} differ in schema")
         names = [term.name for term in self.terms] + [r.name for r in self.reminders]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.kind}: two terms or reminders share a name")
@@ -224,6 +278,46 @@ class CaseMachine:
 
     def state(self, value: str) -> Enum:
         return self.states(value)
+
+    def schema_of(self, trigger: str) -> type[Payload]:
+        """The payload schema of `trigger` as a person or a service fires it (a term's timer
+        always says `TimerPayload`)."""
+        return next((t.schema for t in self.transitions if t.trigger == trigger), NoPayload)
+
+    def validate(
+        self, trigger: str, payload: Mapping[str, Any], by_timer: bool = False
+    ) -> dict[str, Any]:
+        """The payload as its schema reads it (dates as ISO text), or `PayloadRefused`."""
+        schema = TimerPayload if by_timer else self.schema_of(trigger)
+        return _validated(schema, trigger, payload)
+
+    def validate_opening(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return _validated(self.opening, "open", data)
+
+    def judge_opening(self, given: GuardInput) -> None:
+        """`GuardRefused` if an opening guard refuses the data."""
+        _judge("open", self.opening_guards, given)
+
+    def judge_guards(self, trigger: str, given: GuardInput) -> None:
+        """`GuardRefused` if a guard of `trigger` refuses, whatever the state the case is in
+        (a message kept without being applied must still pass them)."""
+        transition = next((t for t in self.transitions if t.trigger == trigger), None)
+        if transition is not None:
+            _judge(trigger, transition.guards, given)
+
+    def term_firing(self, trigger: str, source: Enum) -> Term | None:
+        """The term whose lapse alone causes `trigger` from `source`, if any: a trigger that
+        no transition declares outside its term's span (a lapse, the end of a funded stay).
+        Nobody but its timer fires it: the law makes it happen at the term's instant."""
+        sources = {s for t in self.transitions if t.trigger == trigger for s in t.sources}
+        return next(
+            (
+                term
+                for term in self.terms
+                if term.fires == trigger and source in term.span and sources <= set(term.span)
+            ),
+            None,
+        )
 
     def label(self, name: str) -> str:
         """The Italian label of the kind, a state or a trigger (its name if none is declared)."""
@@ -255,6 +349,11 @@ class CaseMachine:
         term = next((r.of for r in self.reminders if r.name == timer), timer)
         return any(t.name == term and self.state(state) in t.span for t in self.terms)
 
+    def dest_of(self, trigger: str, state: str) -> str | None:
+        """Where `trigger` leads from `state`, guards aside; None if it is not declared there."""
+        transition = self._transition(trigger, self.state(state))
+        return None if transition is None else transition.dest.value
+
     def _transition(self, trigger: str, source: Enum) -> Transition | None:
         for transition in self.transitions:
             if transition.trigger == trigger and source in transition.sources:
@@ -273,7 +372,8 @@ class CaseMachine:
         except MachineError as error:  # pragma: no cover - _transition() checked it
             raise TriggerNotAllowed(trigger, source.value, True) from error
         if not moved:
-            raise GuardRefused(trigger, tuple(subject.refusals))
+            first_field = subject.fields[0] if subject.fields else None
+            raise GuardRefused(trigger, tuple(subject.refusals), first_field)
         return Fired(source=source, dest=subject.state, transition=transition)
 
     def verdicts(self, given: GuardInput) -> tuple[Verdict, ...]:
@@ -293,6 +393,23 @@ class CaseMachine:
         return tuple(verdicts)
 
 
+def _judge(trigger: str, guards: tuple[Guard, ...], given: GuardInput) -> None:
+    refusing = [(g, r) for g in guards if (r := g.refusal(given)) is not None]
+    if refusing:
+        fields = [guard.field for guard, _ in refusing if guard.field]
+        reasons = tuple(reason for _, reason in refusing)
+        raise GuardRefused(trigger, reasons, fields[0] if fields else None)
+
+
+def _validated(schema: type[Payload], trigger: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return schema.model_validate(dict(payload)).model_dump(mode="json", exclude_unset=True)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or None
+        raise PayloadRefused(trigger, where, str(first.get("msg"))) from None
+
+
 def _safe_refusal(guard: Guard, given: GuardInput) -> str | None:
     """A guard that crashes cannot allow anything: say so instead of failing the whole answer."""
     try:
@@ -308,6 +425,8 @@ def _condition(guard: Guard) -> Callable[[EventData], bool]:
         refusal = guard.refusal(subject.given)
         if refusal is not None:
             subject.refusals.append(refusal)
+            if guard.field is not None:
+                subject.fields.append(guard.field)
         return refusal is None
 
     check.__name__ = f"guard_{guard.name}"

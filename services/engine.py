@@ -7,8 +7,8 @@ the timers of the state left (resolved) and entered (scheduled), and the outbox 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -22,13 +22,16 @@ from machines.spec import (
     Fired,
     GuardInput,
     GuardRefused,
+    PayloadRefused,
+    TermNotLapsed,
     TriggerNotAllowed,
     Verdict,
 )
 from services.applied import NOTICE_TOPIC, Applied
 from services.context import Context
-from services.effects import apply_effects
+from services.effects import apply_effects, case_facts, case_summary
 from services.errors import (
+    DomainError,
     GuardFailed,
     IdempotencyConflict,
     InvalidInput,
@@ -36,11 +39,12 @@ from services.errors import (
     TransitionNotAllowed,
     UnknownCase,
 )
-from storage.models import Case, CaseEvent, Timer, TimerStatus
+from storage.models import ACTOR_LENGTH, KEY_LENGTH, Case, CaseEvent, Timer, TimerStatus
 from storage.repository import Change, NewOutbox, NewTimer, Repository, VersionConflict
 from storage.unit_of_work import UnitOfWork
 
 OPEN_TRIGGER = "open"
+TIMER_ACTOR = "timer"
 WRITE_ATTEMPTS = 3
 T = TypeVar("T")
 
@@ -71,7 +75,12 @@ def _retry_on(idempotency_key: str | None) -> tuple[type[Exception], ...]:
 
 @dataclass(frozen=True)
 class FireResult:
-    """The outcome of a change; `replayed` when an idempotency key had already made it."""
+    """The outcome of a change; `replayed` when an idempotency key had already made it.
+
+    `occurred_at` is when it was recorded, `effective_at` when it took effect in law.
+    `signals` are the outbox topics it emitted (a place freed: `reallocate`), those of the
+    overdue terms fired before it included; entry points act on them. `caught_up` names the
+    transitions those overdue terms caused first, in the same transaction."""
 
     reference: str
     trigger: str
@@ -81,6 +90,9 @@ class FireResult:
     event_id: int
     occurred_at: datetime
     replayed: bool = False
+    effective_at: datetime | None = None
+    signals: tuple[str, ...] = ()
+    caught_up: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, event: CaseEvent, reference: str, replayed: bool) -> FireResult:
@@ -93,15 +105,62 @@ class FireResult:
             event_id=event.id,
             occurred_at=event.occurred_at,
             replayed=replayed,
+            effective_at=event.effective_at,
         )
 
 
 @dataclass(frozen=True)
+class PassedTerm:
+    """A term whose instant has passed but whose timer has not run yet: in law the case has
+    already moved, at `due_at`."""
+
+    timer: str
+    due_at: datetime
+    trigger: str
+    to_state: str
+
+
+@dataclass(frozen=True)
 class CaseDetail:
+    """`state` is the state in law: the stored one, moved on by the terms already passed
+    (`passed_terms`), which the next sweep or message records."""
+
     case: Case
+    state: str
     verdicts: tuple[Verdict, ...]
     pending_timers: tuple[Timer, ...]
+    passed_terms: tuple[PassedTerm, ...]
     history: tuple[CaseEvent, ...]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Live:
+    """The case as this transaction has moved it so far."""
+
+    id: int
+    reference: str
+    kind: str
+    state: str
+    version: int
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, case: Case) -> _Live:
+        return cls(case.id, case.reference, case.kind, case.state, case.version, dict(case.data))
+
+    def view(self) -> CaseView:
+        return CaseView(reference=self.reference, state=self.state, data=self.data)
+
+
+def check_bounds(actor: str, idempotency_key: str | None) -> None:
+    """What every write takes from outside, bounded the same on every database."""
+    if not actor.strip() or len(actor) > ACTOR_LENGTH:
+        raise InvalidInput(f"actor must have 1 to {ACTOR_LENGTH} characters", "actor")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= KEY_LENGTH:
+        raise InvalidInput(
+            f"idempotency key must have 1 to {KEY_LENGTH} characters", "idempotency_key"
+        )
 
 
 def open_case(
@@ -113,8 +172,14 @@ def open_case(
 ) -> FireResult:
     """Open a case of `kind` in its initial state, with reference PREFIX-YEAR-NNNNNN."""
     machine = ctx.machine(kind)
-    attributes = _json_object(data or {}, "data")
+    check_bounds(actor, idempotency_key)
     now = ctx.clock.now()
+    attributes = validated(machine, OPEN_TRIGGER, _json_object(data or {}, "data"))
+    given = GuardInput(CaseView(reference="", state="", data={}), attributes, now)
+    try:
+        machine.judge_opening(given)
+    except GuardRefused as refusal:
+        raise GuardFailed(str(refusal), refusal.reasons, refusal.field) from refusal
 
     def work(uow: UnitOfWork) -> FireResult:
         replay = _replay(uow.repo, idempotency_key, None, OPEN_TRIGGER)
@@ -136,7 +201,9 @@ def open_case(
         case_id, event_id = uow.repo.add_case(kind, reference, attributes, change)
         apply_effects(uow.repo, applied(case_id, reference, kind, attributes, change, event_id))
         uow.commit()
-        return FireResult(reference, OPEN_TRIGGER, None, change.to_state, 1, event_id, now)
+        return FireResult(
+            reference, OPEN_TRIGGER, None, change.to_state, 1, event_id, now, effective_at=now
+        )
 
     return in_fresh_transactions(ctx, idempotency_key or kind, work, _retry_on(idempotency_key))
 
@@ -157,7 +224,12 @@ def fire(
     given_payload = _json_object(payload or {}, "payload")
 
     def work(uow: UnitOfWork) -> FireResult:
-        result = fire_in(ctx, uow, reference, trigger, actor, given_payload, idempotency_key)
+        try:
+            result = fire_in(ctx, uow, reference, trigger, actor, given_payload, idempotency_key)
+        except DomainError as refusal:
+            if refusal.caught_up:  # the terms that lapsed before it stand
+                uow.commit()
+            raise
         if not result.replayed:
             uow.commit()
         return result
@@ -177,8 +249,14 @@ def fire_in(
 ) -> FireResult:
     """`fire` inside an open unit of work, which the caller commits: for services that write
     more in the same transaction (`case`: the case, if they read it in it). Raises
-    `VersionConflict` on a stale read."""
+    `VersionConflict` on a stale read.
+
+    A term takes effect at its legal instant: the case's overdue timers fire first, in this
+    transaction, each effective at its due instant; only then is `trigger` judged. If it is
+    refused, what those terms did stays in the transaction (the refusal's `caught_up` names
+    it) and the caller commits it."""
     now = ctx.clock.now()
+    check_bounds(actor, idempotency_key)
     replay = _replay(uow.repo, idempotency_key, reference, trigger)
     if replay is not None:
         return replay
@@ -186,25 +264,109 @@ def fire_in(
     if case is None:
         raise UnknownCase(reference)
     machine = ctx.machine(case.kind)
+    validated_payload = validated(machine, trigger, payload)
+    live = _Live.of(case)
+    caught = catch_up_in(ctx, uow, machine, live, now)
     try:
-        fired = fire_machine_on(machine, _view(case), trigger, payload, now)
-    except (TransitionNotAllowed, GuardFailed):
+        with uow.session.begin_nested() if caught else _no_savepoint():
+            result = _fire_live(
+                ctx, uow, machine, live, trigger, actor, validated_payload, idempotency_key
+            )
+    except DomainError as refusal:
         # The same key may have committed since the check above, moving the case: the answer
         # is then its first result, not a refusal.
-        replay = _replay(uow.repo, idempotency_key, reference, trigger)
-        if replay is not None:
-            return replay
+        if isinstance(refusal, TransitionNotAllowed | GuardFailed):
+            replay = _replay(uow.repo, idempotency_key, reference, trigger)
+            if replay is not None:
+                return replay
+        refusal.caught_up = tuple(c.trigger for c in caught)
+        refusal.signals = tuple(s for c in caught for s in c.signals)
         raise
+    if not caught:
+        return result
+    return replace(
+        result,
+        signals=tuple(s for c in caught for s in c.signals) + result.signals,
+        caught_up=tuple(c.trigger for c in caught),
+    )
+
+
+class _no_savepoint:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def catch_up_in(
+    ctx: Context, uow: UnitOfWork, machine: CaseMachine, live: _Live, now: datetime
+) -> list[FireResult]:
+    """Fire the case's timers whose due instant has passed, oldest first, each effective at
+    that instant and under a savepoint of its own. One that fails is left to the sweep, which
+    retries it and reports it; the case stays where the law has taken it so far."""
+    done: list[FireResult] = []
+    for timer in uow.repo.overdue_timers(live.id, now):
+        if timer.fires is None or not machine.runs_in(timer.name, live.state):
+            continue
+        payload = timer_payload(timer.name, timer.due_at, timer.legal_basis)
+        try:
+            with uow.session.begin_nested():
+                done.append(
+                    _fire_live(
+                        ctx, uow, machine, live, timer.fires, TIMER_ACTOR, payload,
+                        f"timer:{timer.id}", timer_id=timer.id, effective_at=timer.due_at,
+                    )
+                )  # fmt: skip
+        except DomainError:
+            break
+    return done
+
+
+def timer_payload(name: str, due_at: datetime, legal_basis: str) -> dict[str, Any]:
+    return {"timer": name, "due_at": due_at.isoformat(), "term": legal_basis}
+
+
+def _fire_live(
+    ctx: Context,
+    uow: UnitOfWork,
+    machine: CaseMachine,
+    live: _Live,
+    trigger: str,
+    actor: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None,
+    timer_id: int | None = None,
+    effective_at: datetime | None = None,
+) -> FireResult:
+    """Judge `trigger` on the case as it stands in this transaction, write the change and its
+    effects, and move `live` on. Only the case's own timer fires a transition its term
+    causes."""
+    now = ctx.clock.now()
+    source = machine.state(live.state)
+    term = machine.term_firing(trigger, source)
+    if term is not None and timer_id is None:
+        raise TransitionNotAllowed(str(TermNotLapsed(trigger, term.name)))
+    facts = case_facts(ctx, uow.repo, live.kind, live.id, now)
+    fired = fire_machine_on(machine, live.view(), trigger, payload, now, facts)
     change = build_change(
-        machine, fired, actor, payload, idempotency_key, now, case.reference, case.data
-    )
-    event_id = uow.repo.write_transition(case.id, case.version, change)
-    apply_effects(
-        uow.repo, applied(case.id, case.reference, case.kind, case.data, change, event_id)
-    )
+        machine, fired, actor, payload, idempotency_key, now, live.reference, live.data,
+        effective_at,
+    )  # fmt: skip
+    event_id = uow.repo.write_transition(live.id, live.version, change, timer_id)
+    effect = applied(live.id, live.reference, live.kind, live.data, change, event_id)
+    apply_effects(uow.repo, effect)
+    live.state, live.version = change.to_state, live.version + 1
+    if change.data is not None:
+        live.data = change.data
     return FireResult(
-        case.reference, trigger, change.from_state, change.to_state, case.version + 1, event_id, now
-    )
+        live.reference, trigger, change.from_state, change.to_state, live.version, event_id,
+        now, effective_at=change.effective, signals=signals_of(change),
+    )  # fmt: skip
+
+
+def signals_of(change: Change) -> tuple[str, ...]:
+    return tuple(message.topic for message in change.outbox if message.topic != NOTICE_TOPIC)
 
 
 def applied(
@@ -226,7 +388,8 @@ def applied(
         payload=change.payload,
         data=change.data if change.data is not None else data,
         event_id=event_id,
-        at=change.at,
+        at=change.effective,
+        recorded_at=change.at,
     )
 
 
@@ -263,29 +426,82 @@ def record_message(
 
 
 def describe(ctx: Context, reference: str) -> CaseDetail:
-    """The case, what can happen now (each trigger, allowed or why not), its pending timers and
-    its full history."""
+    """The case in law (terms already passed move it on, at their instants, even before a
+    sweep records them), what can happen now (each trigger, allowed or why not), its pending
+    timers, its full history and what its procedure knows of it."""
+    now = ctx.clock.now()
     with ctx.uow() as uow:
         case = uow.repo.case_by_reference(reference)
         if case is None:
             raise UnknownCase(reference)
         machine = ctx.machine(case.kind)
-        given = GuardInput(_view(case), {}, ctx.clock.now())
+        pending = tuple(uow.repo.timers_of(case.id, TimerStatus.PENDING))
+        passed = _passed_terms(machine, case.state, pending, now)
+        state = passed[-1].to_state if passed else case.state
+        view = CaseView(reference=case.reference, state=state, data=dict(case.data))
+        facts = case_facts(ctx, uow.repo, case.kind, case.id, now)
         return CaseDetail(
             case=case,
-            verdicts=machine.verdicts(given),
-            pending_timers=tuple(uow.repo.timers_of(case.id, TimerStatus.PENDING)),
+            state=state,
+            verdicts=machine.verdicts(GuardInput(view, {}, now, facts)),
+            pending_timers=pending,
+            passed_terms=passed,
             history=tuple(uow.repo.history(case.id)),
+            facts=case_summary(ctx, uow.repo, case.kind, case.id, dict(case.data)),
         )
+
+
+def _passed_terms(
+    machine: CaseMachine, state: str, pending: Sequence[Timer], now: datetime
+) -> tuple[PassedTerm, ...]:
+    passed: list[PassedTerm] = []
+    for timer in sorted(pending, key=lambda t: (t.due_at, t.id)):
+        if timer.fires is None or timer.due_at > now or not machine.runs_in(timer.name, state):
+            continue
+        dest = machine.dest_of(timer.fires, state)
+        if dest is None:
+            continue
+        passed.append(PassedTerm(timer.name, timer.due_at, timer.fires, dest))
+        state = dest
+    return tuple(passed)
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as a list shows it: `state` in law (terms already passed included),
+    `recorded_state` as stored."""
+
+    reference: str
+    kind: str
+    state: str
+    recorded_state: str
+    version: int
+    opened_at: datetime
+    updated_at: datetime
 
 
 def list_cases(
     ctx: Context, kind: str | None = None, state: str | None = None, limit: int = 500
-) -> list[Case]:
+) -> list[CaseRow]:
+    """Cases oldest first, each in its state in law; `state` filters on it."""
     if kind is not None:
         ctx.machine(kind)
+    now = ctx.clock.now()
     with ctx.uow() as uow:
-        return list(uow.repo.cases(kind, state, limit))
+        cases = list(uow.repo.cases(kind, state, limit, now))
+        overdue: dict[int, list[Timer]] = {}
+        for timer in uow.repo.overdue_timers_of([case.id for case in cases], now):
+            overdue.setdefault(timer.case_id, []).append(timer)
+    rows = []
+    for case in cases:
+        passed = _passed_terms(ctx.machine(case.kind), case.state, overdue.get(case.id, []), now)
+        in_law = passed[-1].to_state if passed else case.state
+        if state is None or in_law == state:
+            rows.append(
+                CaseRow(case.reference, case.kind, in_law, case.state, case.version,
+                        case.opened_at, case.updated_at)
+            )  # fmt: skip
+    return rows
 
 
 def build_change(
@@ -297,9 +513,11 @@ def build_change(
     now: datetime,
     reference: str,
     case_data: Mapping[str, Any],
+    effective_at: datetime | None = None,
 ) -> Change:
     """The rows a fired transition writes: its event, the timers of the state entered, the
-    notices and signals the transition declares, and the payload fields it records."""
+    notices and signals the transition declares, and the payload fields it records. The terms
+    it starts run from the day it took effect (`effective_at`, else `now`)."""
     transition = fired.transition
     recorded = {key: payload[key] for key in transition.records if key in payload}
     outbox = [
@@ -315,10 +533,11 @@ def build_change(
         legal_basis=transition.article,
         idempotency_key=idempotency_key,
         at=now,
-        timers=_timers_starting(machine, fired.source, fired.dest, now),
+        timers=_timers_starting(machine, fired.source, fired.dest, effective_at or now),
         keep_timers=machine.kept_terms(fired.source, fired.dest),
         outbox=outbox,
         data={**case_data, **recorded} if recorded else None,
+        effective_at=effective_at,
     )
 
 
@@ -328,18 +547,43 @@ def fire_machine_on(
     trigger: str,
     payload: Mapping[str, Any],
     now: datetime,
+    facts: Mapping[str, Any] | None = None,
 ) -> Fired:
     """Ask the machine; its refusals become domain errors."""
     try:
-        return machine.fire(trigger, GuardInput(view, payload, now))
+        return machine.fire(trigger, GuardInput(view, payload, now, facts or {}))
     except TriggerNotAllowed as refusal:
         raise TransitionNotAllowed(str(refusal)) from refusal
     except GuardRefused as refusal:
-        raise GuardFailed(str(refusal), refusal.reasons) from refusal
+        raise GuardFailed(str(refusal), refusal.reasons, refusal.field) from refusal
 
 
-def _view(case: Case) -> CaseView:
-    return CaseView(reference=case.reference, state=case.state, data=dict(case.data))
+def judge_guards(
+    ctx: Context, uow: UnitOfWork, case: Case, trigger: str, payload: Mapping[str, Any]
+) -> None:
+    """`GuardFailed` if a guard of `trigger` refuses, whatever the case's state: for a message
+    recorded without being applied (a late decision), which must still be one the case may
+    receive (its court, its date)."""
+    machine = ctx.machine(case.kind)
+    now = ctx.clock.now()
+    view = CaseView(reference=case.reference, state=case.state, data=dict(case.data))
+    facts = case_facts(ctx, uow.repo, case.kind, case.id, now)
+    try:
+        machine.judge_guards(trigger, GuardInput(view, payload, now, facts))
+    except GuardRefused as refusal:
+        raise GuardFailed(str(refusal), refusal.reasons, refusal.field) from refusal
+
+
+def validated(machine: CaseMachine, trigger: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as the transition's schema reads it, before anything is written."""
+    try:
+        if trigger == OPEN_TRIGGER:
+            return machine.validate_opening(payload)
+        if trigger not in machine.triggers:
+            return dict(payload)  # the machine refuses the trigger itself, naming it
+        return machine.validate(trigger, payload)
+    except PayloadRefused as refusal:
+        raise InvalidInput(str(refusal), refusal.field) from refusal
 
 
 def _timers_starting(

@@ -8,6 +8,11 @@ class DomainError(Exception):
 
     status = 422
     code = "invalid"
+    # The transitions that overdue terms caused before this refusal, in the same transaction:
+    # they stand, and the caller commits them (engine.fire_in); `signals` are what they emitted
+    # (a lapse frees a place), for the entry point to act on as after any change.
+    caught_up: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
 
 
 class UnknownCase(DomainError):
@@ -34,12 +39,18 @@ class TransitionNotAllowed(DomainError):
 
 
 class GuardFailed(DomainError):
+    """A guard of the machine refused. One that judges a field of the input (a decision's
+    date, its court) answers 422 naming it; one that judges the case or its procedure (a stop
+    on new applications) 409."""
+
     status = 409
     code = "guard_failed"
 
-    def __init__(self, message: str, reasons: tuple[str, ...]) -> None:
+    def __init__(self, message: str, reasons: tuple[str, ...], field: str | None = None) -> None:
         super().__init__(message)
-        self.reasons = reasons
+        self.reasons, self.field = reasons, field
+        if field is not None:
+            self.status = 422
 
 
 class StaleVersion(DomainError):
@@ -101,12 +112,14 @@ class LateDecision(DomainError):
     status = 409
     code = "late_decision"
 
-    def __init__(self, reference: str, state: str, since: str) -> None:
+    def __init__(self, reference: str, state: str, since: str, since_at: str) -> None:
+        """`since`: the Italian date the case entered `state` in law; `since_at`: that
+        instant (a lapse: 00:00 after the attestation's last day)."""
         super().__init__(
-            f"decision on {reference} not applied: the case is '{state}' since {since}; "
-            "recorded as a late message"
+            f"decision on {reference} not applied: the case is '{state}' since {since} "
+            f"(effective {since_at}); recorded as a late message"
         )
-        self.reference, self.state, self.since = reference, state, since
+        self.reference, self.state, self.since, self.since_at = reference, state, since, since_at
 
 
 class BudgetRefused(DomainError):

@@ -12,6 +12,7 @@ from machines.calendar import rome_date
 from machines.diagram import mermaid
 from services import budget, engine
 from services.context import Context
+from services.reservations import attendance
 from storage.models import ReservationStatus
 
 
@@ -24,8 +25,23 @@ def case_status_markdown(ctx: Context, reference: str) -> str:
         f"# Pratica {case.reference}",
         f"*{machine.label(case.kind)}*",
         "",
-        f"**Stato attuale:** `{case.state}` — {machine.label(case.state)}  ",
+        f"**Stato attuale:** `{detail.state}` — {machine.label(detail.state)}  ",
         f"versione {case.version}, aggiornata il {data_ora_it(case.updated_at)}",
+    ]
+    for passed in detail.passed_terms:
+        lines.append(
+            f"\n> Termine **{machine.label(passed.timer)}** scaduto il "
+            f"{data_ora_it(passed.due_at)}: `{passed.trigger}` → `{passed.to_state}` con "
+            "effetto da quell'istante (non ancora registrato)."
+        )
+    if detail.facts:
+        lines += ["", "## Dati della pratica", "| dato | valore |", "|---|---|"]
+        lines += [
+            f"| {name} | {_cell(str(value))} |"
+            for name, value in detail.facts.items()
+            if value is not None
+        ]
+    lines += [
         "",
         "## Cosa può accadere ora",
         "| evento | porta a | ammesso | perché no |",
@@ -46,7 +62,8 @@ def case_status_markdown(ctx: Context, reference: str) -> str:
             "| termine | ultimo giorno | scatta (ora italiana) | alla scadenza | computo |",
             "|---|---|---|---|---|",
         ]
-        for timer in detail.pending_timers:
+        lapsed = {p.timer for p in detail.passed_terms}
+        for timer in (t for t in detail.pending_timers if t.name not in lapsed):
             then = timer.fires or f"avviso {timer.notice}"
             last_day = rome_date(timer.due_at - timedelta(microseconds=1))
             lines.append(
@@ -63,11 +80,11 @@ def case_status_markdown(ctx: Context, reference: str) -> str:
     ]
     for event in detail.history:
         lines.append(
-            f"| {event.sequence} | {data_ora_it(event.occurred_at)} | "
+            f"| {event.sequence} | {data_ora_it(event.effective_at)} | "
             f"{machine.label(event.trigger)} | `{event.from_state or '—'}` | `{event.to_state}` | "
             f"{_cell(event.actor)} | {_cell(event.legal_basis)} |"
         )
-    lines += ["", "## Diagramma", "", "```mermaid", mermaid(machine, case.state), "```", ""]
+    lines += ["", "## Diagramma", "", "```mermaid", mermaid(machine, detail.state), "```", ""]
     return "\n".join(lines)
 
 
@@ -92,6 +109,10 @@ class Dashboard:
     allocated: Decimal
     committed: Decimal
     spent: Decimal
+    # Days of current stays, from the entry to yesterday (never past the last funded day), that
+    # the facility has not reported: not paid until reported present (art. 13 co. 5 D.M.
+    # 128/2025).
+    unreported: int = 0
 
 
 def dashboards(ctx: Context) -> list[Dashboard]:
@@ -111,6 +132,11 @@ def dashboards(ctx: Context) -> list[Dashboard]:
             ]
             held = repo.reservations_of(office.id, ReservationStatus.ACTIVE)
             occupied = sum(r.entered_on is not None for r in held)
+            unreported = sum(
+                len(attendance(r, repo.presences(r.id), today).unreported)
+                for r in held
+                if r.entered_on is not None
+            )
             places = sum(c.places for c in usable)
             queue = [
                 Waiting(f"{a.protocol_number}/{a.protocol_year}", reference, a.protocol_at)
@@ -130,6 +156,7 @@ def dashboards(ctx: Context) -> list[Dashboard]:
                     allocated=figures.allocated,
                     committed=figures.committed,
                     spent=figures.spent,
+                    unreported=unreported,
                 )
             )
     return found
@@ -148,6 +175,9 @@ def dashboard_markdown(board: Dashboard, today: date) -> str:
         "|---|---|---|---|",
         f"| {euro(board.allocated)} | {euro(board.committed)} | {euro(board.spent)} | "
         f"{euro(board.allocated - board.committed - board.spent)} |",
+        "",
+        "Giorni di permanenza in corso non rilevati dalla struttura fino a ieri (non liquidati, "
+        f"art. 13 co. 5 D.M. 128/2025): {board.unreported}",
         "",
         f"## Istanze in attesa, in ordine di protocollo ({len(board.queue)})",
         "",

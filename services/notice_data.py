@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from documents.render import data_it
-from machines.funding import stay_cost
+from machines.calendar import rome_date
+from services.reservations import attendance
 from storage.models import Case, CaseEvent
 from storage.placements import PlacementRepository
 from storage.unit_of_work import UnitOfWork
@@ -20,7 +21,8 @@ def placement_context(
     uow: UnitOfWork, case: Case, event: CaseEvent, now: datetime
 ) -> dict[str, Any]:
     """`ufficio`/`luogo_data` of the competent UIEPE, and `istanza`, `posto` (None before an
-    attestation), `presenze` (None before the entry), `liberato_da`, `decisione`, `motivo`."""
+    attestation), `presenze` (None before the entry: days present, absent and not reported by
+    the facility, and the amount payable), `liberato_da`, `decisione`, `motivo`."""
     repo: PlacementRepository = uow.placements
     application = repo.application(case.id)
     if application is None:
@@ -49,13 +51,16 @@ def placement_context(
             "anno_finanziario": reservation.budget_year,
         }
         if reservation.entered_on is not None:
-            register = repo.presences(reservation.id)
-            present = sum(register.values())
+            # Only days reported present are paid; days nobody reported are listed, not paid
+            # (art. 13 co. 5 D.M. 128/2025).
+            stay = attendance(reservation, repo.presences(reservation.id), rome_date(now))
             presenze = {
-                "giorni": present,
-                "assenze": len(register) - present,
-                "giorni_assenza": sorted(day for day, here in register.items() if not here),
-                "importo": stay_cost(present, reservation.daily_rate),
+                "giorni": stay.present,
+                "assenze": len(stay.absent),
+                "giorni_assenza": list(stay.absent),
+                "non_rilevati": len(stay.unreported),
+                "giorni_non_rilevati": list(stay.unreported),
+                "importo": stay.payable(reservation.daily_rate),
             }
         if reservation.freed_by_case_id is not None:
             liberato_da = uow.repo.case_by_id(reservation.freed_by_case_id).reference

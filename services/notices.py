@@ -131,7 +131,8 @@ def _render(
         "event": {
             "trigger": machine.label(event.trigger),
             "sequence": event.sequence,
-            "occurred_at": event.occurred_at,
+            "occurred_at": event.occurred_at,  # when it was recorded
+            "effective_at": event.effective_at,  # when it took effect in law
             "legal_basis": event.legal_basis,
         },
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -18,17 +18,18 @@ from services import engine
 from services.context import Context
 from services.engine import FireResult
 from services.errors import (
+    DomainError,
+    GuardFailed,
     InvalidInput,
     LateDecision,
     TransitionNotAllowed,
     UnknownCase,
 )
+from services.reservations import attendance
 from storage.models import Case
-from storage.repository import VersionConflict
 from storage.unit_of_work import UnitOfWork
 
 KIND = "placement"
-WAITING_FOR_DECISION = (Placement.ATTESTED, Placement.AT_COURT)
 LATE_DECISION = "late_decision"
 
 
@@ -46,11 +47,9 @@ def file_application(
     idempotency_key: str | None = None,
 ) -> FireResult:
     """The detainee's application, filed at the prison Direction (art. 12 co. 1). The case
-    carries no name: its reference is the pseudonym."""
-    today = rome_date(ctx.clock.now())
-    filed = filed_on or today
-    if filed > today:
-        raise InvalidInput(f"filed_on {filed} is in the future")
+    carries no name: its reference is the pseudonym. The machine refuses a filing date in the
+    future, as it does on `case open`."""
+    filed = filed_on or rome_date(ctx.clock.now())
     data = {"prison": prison, "court": court, "filed_on": filed.isoformat()}
     return engine.open_case(ctx, KIND, actor, data, idempotency_key)
 
@@ -64,55 +63,26 @@ def director_review(
 ) -> FireResult:
     """The Director's check of the art. 11 requirements with the equipe's summary report (art.
     12 co. 2-3): forwarded to the UIEPE if all are met, otherwise refused naming each one that
-    failed."""
-    payload = dict(assessment)
+    failed (the assessment is kept on the refusal)."""
+    machine = ctx.machine(KIND)
+    payload = engine.validated(machine, "forward", _json_object(assessment))
     with ctx.uow() as uow:
         case = _case(uow, reference)
         given = GuardInput(_view(case), payload, ctx.clock.now())
-        verdict = next(v for v in ctx.machine(case.kind).verdicts(given) if v.trigger == "forward")
+        verdict = next(v for v in machine.verdicts(given) if v.trigger == "forward")
     if verdict.allowed or verdict.dest is None:
         return engine.fire(ctx, reference, "forward", actor, payload, idempotency_key)
-    reason = "; ".join(verdict.reasons)
-    return engine.fire(
-        ctx, reference, "refuse", actor, {**payload, "reason": reason}, idempotency_key
-    )
+    refusal = {"reason": "; ".join(verdict.reasons), "assessment": payload}
+    return engine.fire(ctx, reference, "refuse", actor, refusal, idempotency_key)
 
 
 def intake(
     ctx: Context, reference: str, actor: str, idempotency_key: str | None = None
 ) -> FireResult:
-    """The UIEPE registers the application: protocol number and timestamp, which fix its place
-    in the queue (art. 12 co. 5). While the Directorate's stop is on, it is refused at once
-    with that reason (art. 13 co. 7)."""
-
-    def work(uow: UnitOfWork) -> FireResult:
-        case = _case(uow, reference)
-        application = uow.placements.application(case.id)
-        if application is None:
-            raise InvalidInput(f"{reference} is not a placement application")
-        now = ctx.clock.now()
-        year = rome_date(now).year
-        number = uow.repo.next_number(f"PROT{application.office_id}", year)
-        protocol = {"protocol_number": number, "protocol_at": now.isoformat()}
-        result = engine.fire_in(ctx, uow, reference, "register", actor, protocol, idempotency_key)
-        if result.replayed:
-            return result
-        budget = uow.placements.budget_year(year)
-        if budget is not None and budget.stopped_at is not None:
-            reason = f"nuove istanze sospese dalla Direzione generale: {budget.stop_reason}"
-            result = engine.fire_in(
-                ctx,
-                uow,
-                reference,
-                "refuse",
-                actor,
-                {"reason": f"{reason} (art. 13 co. 7 {DM})"},
-                idempotency_key and f"{idempotency_key}:stop",
-            )
-        uow.commit()
-        return result
-
-    return engine.in_fresh_transactions(ctx, reference, work)
+    """The UIEPE registers the application: its protocol number and timestamp, which fix its
+    place in the queue (art. 12 co. 5), are given by the registration itself. While the
+    Directorate's stop is on, the machine refuses it with that reason (art. 13 co. 7)."""
+    return engine.fire(ctx, reference, "register", actor, {}, idempotency_key)
 
 
 def formal_check(
@@ -155,8 +125,9 @@ def record_decision(
                 ctx, uow, reference, outcome, decided_on, court, actor, file_number,
                 idempotency_key, measure_start,
             )  # fmt: skip
-        except LateDecision:
-            uow.commit()  # the late message
+        except DomainError as refusal:
+            if isinstance(refusal, LateDecision) or refusal.caught_up:
+                uow.commit()  # the late message, or the terms that lapsed before it
             raise
         if not result.replayed:
             uow.commit()
@@ -179,37 +150,35 @@ def decide_in(
 ) -> FireResult:
     """`record_decision` inside an open unit of work, which the caller commits, also when it
     raises `LateDecision` (the late message is written in it). Raises `VersionConflict` when
-    the case moved since it was read: the caller starts again."""
-    if decided_on > rome_date(ctx.clock.now()):
-        raise InvalidInput(f"decided_on {decided_on} is in the future", "decided_on")
-    if not court.strip():
-        raise InvalidInput("the decision names no court")
+    the case moved since it was read: the caller starts again.
+
+    The machine judges the decision as on every other path (its date, its court). A term
+    already passed takes effect first (engine.fire_in): a decision that arrives after the
+    attestation's validity is late, whether or not a sweep has run."""
     trigger = "grant" if outcome is Outcome.GRANTED else "reject"
-    payload: dict[str, Any] = {
-        "outcome": outcome.value,
-        "decided_on": decided_on.isoformat(),
-        "court": court,
-    }
+    payload: dict[str, Any] = {"decided_on": decided_on.isoformat(), "court": court}
     if file_number:
         payload["file_number"] = file_number
     if measure_start is not None:
         payload["measure_start"] = measure_start.isoformat()
+    _late_again(uow, idempotency_key)
     case = _case(uow, reference)
-    state = Placement(case.state)
-    if state in WAITING_FOR_DECISION or state in PENDING:
-        try:
-            return engine.fire_in(
-                ctx, uow, reference, trigger, actor, payload, idempotency_key, case
-            )
-        except TransitionNotAllowed:
-            if state in WAITING_FOR_DECISION:  # it moved since read (the lapse won): late
-                raise VersionConflict(reference) from None
-            raise
-    # A late message is only ever written here, the case no longer waiting: a replay of it
-    # finds the case here too.
-    replay = _replay_of(uow, idempotency_key)
-    if replay is not None:
-        return replay
+    try:
+        return engine.fire_in(ctx, uow, reference, trigger, actor, payload, idempotency_key, case)
+    except TransitionNotAllowed as refusal:
+        caught_up, signals = refusal.caught_up, refusal.signals
+    # No longer waiting for a decision (or it never was): a late message, recorded.
+    case = _case(uow, reference)
+    if Placement(case.state) in PENDING:  # not attested yet: nothing to decide on
+        raise TransitionNotAllowed(
+            f"{reference} holds no attestation yet (state '{case.state}'): nothing to decide"
+        )
+    checked = engine.validated(ctx.machine(KIND), trigger, payload)
+    try:
+        engine.judge_guards(ctx, uow, case, trigger, checked)
+    except GuardFailed as refusal:
+        refusal.caught_up, refusal.signals = caught_up, signals
+        raise
     since = _since(uow, case)
     engine.record_message(
         ctx,
@@ -217,12 +186,18 @@ def decide_in(
         case,
         LATE_DECISION,
         actor,
-        {**payload, "requested": trigger, "since": since},
+        {
+            **checked,
+            "requested": trigger,
+            "since": since.isoformat(),
+        },
         f"art. 12 co. 8-10 {DM}: decisione pervenuta quando l'attestazione non era "
         "più in attesa di decisione; non applicata",
         idempotency_key,
     )
-    raise LateDecision(reference, case.state, since)
+    late = LateDecision(reference, case.state, rome_date(since).isoformat(), since.isoformat())
+    late.caught_up, late.signals = caught_up, signals
+    raise late
 
 
 def record_entry(
@@ -240,24 +215,60 @@ def record_entry(
 
 @dataclass(frozen=True)
 class PresenceSummary:
+    """A presence return and the stay so far as the facility's register shows it. Only the
+    days reported present are payable (art. 13 co. 5 D.M. 128/2025); a day of the stay up to
+    yesterday that nobody reported is listed in `unreported` and not paid."""
+
     reference: str
-    recorded: int  # days written by this report
-    present: int  # days of presence in the stay so far
-    absent: int
-    spent: str  # EUR, days of presence x rate
+    start: date  # the days this return covers
+    end: date
+    recorded: int  # days written by this return
+    present: int  # days reported present in the stay so far
+    absent: int  # days reported absent in the stay so far
+    unreported: list[date]  # days of the stay up to yesterday nobody reported: not paid
+    payable: str  # EUR, days reported present x the daily rate
 
 
 def record_presence(
     ctx: Context, reference: str, start: date, end: date, absences: set[date]
 ) -> PresenceSummary:
     """The facility's presence register for `start`..`end`: every day present but the
-    `absences` (art. 13 co. 5: only days of actual presence are paid). Reporting a day again
-    corrects it."""
-    today = rome_date(ctx.clock.now())
+    `absences` (art. 13 co. 5 D.M. 128/2025: only days of actual presence are paid). The
+    period lies between the entry and today, never past the last funded day (art. 11 co. 4).
+    Reporting a day again corrects it."""
     if end < start:
         raise InvalidInput("the period ends before it starts")
-    if any(not start <= day <= end for day in absences):
-        raise InvalidInput("an absence falls outside the period")
+    return _presence_return(ctx, reference, start, end, absences, within_stay=False)
+
+
+def record_month_presence(
+    ctx: Context, reference: str, year: int, month: int, absences: set[date]
+) -> PresenceSummary:
+    """The facility's monthly presence return, day by day (art. 13 co. 5 D.M. 128/2025): every
+    day of the month that falls in the funded stay so far, from the entry to today and never
+    past the last funded day (art. 11 co. 4), is present but the `absences`. A month with no
+    such day is refused; returning a month again corrects it."""
+    try:
+        first = date(year, month, 1)
+    except ValueError as error:
+        raise InvalidInput(f"{year}-{month:02d} is not a month: {error}") from error
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return _presence_return(
+        ctx, reference, first, following - timedelta(days=1), absences, within_stay=True
+    )
+
+
+def _presence_return(
+    ctx: Context,
+    reference: str,
+    start: date,
+    end: date,
+    absences: set[date],
+    within_stay: bool,
+) -> PresenceSummary:
+    """Write a return for `start`..`end` (cut to the stay so far when `within_stay`) and
+    summarise the register: present, absent, unreported, payable (art. 13 co. 5)."""
+    today = rome_date(ctx.clock.now())
     with ctx.uow() as uow:
         case = _case(uow, reference)
         if case.state != Placement.PLACED:
@@ -268,24 +279,35 @@ def record_presence(
         assert reservation is not None and reservation.entered_on is not None
         assert reservation.funded_until is not None
         last = min(today, reservation.funded_until)
-        if start < reservation.entered_on or end > last:
+        if within_stay:
+            start, end = max(start, reservation.entered_on), min(end, last)
+            if end < start:
+                raise InvalidInput(
+                    f"the month has no day of the stay between the entry "
+                    f"({reservation.entered_on}) and {last}"
+                )
+        elif start < reservation.entered_on or end > last:
             raise InvalidInput(
                 f"the period must fall between the entry ({reservation.entered_on}) and {last}"
             )
+        if any(not start <= day <= end for day in absences):
+            raise InvalidInput(f"an absence falls outside the period {start} - {end}")
         days = {
             start + timedelta(days=n): start + timedelta(days=n) not in absences
             for n in range((end - start).days + 1)
         }
         uow.placements.record_presences(reservation.id, days)
-        register = uow.placements.presences(reservation.id)
-        present = sum(register.values())
+        account = attendance(reservation, uow.placements.presences(reservation.id), today)
         uow.commit()
         return PresenceSummary(
-            reference,
-            len(days),
-            present,
-            len(register) - present,
-            str(reservation.daily_rate * present),
+            reference=reference,
+            start=start,
+            end=end,
+            recorded=len(days),
+            present=account.present,
+            absent=len(account.absent),
+            unreported=list(account.unreported),
+            payable=str(account.payable(reservation.daily_rate)),
         )
 
 
@@ -331,28 +353,31 @@ def state_in(uow: UnitOfWork, reference: str) -> str | None:
 
 
 def status_for_court(ctx: Context, reference: str, court: str) -> dict[str, Any] | None:
-    """What the court's registry may read of a case before it (None otherwise): state, the
-    attestation's dates, the decision recorded and the running terms. No personal data."""
+    """What the court's registry may read of a case before it (None otherwise): its state in
+    law (a term already passed counts, with its instant), the attestation's dates, the decision
+    recorded and the terms. No personal data."""
     if not pending_before(ctx, reference, court):
         return None
     detail = engine.describe(ctx, reference)
     machine = ctx.machine(KIND)
-    with ctx.uow() as uow:
-        reservation = uow.placements.last_reservation(detail.case.id)
-    decided = detail.case.data.get("decided_on")
+    facts = detail.facts
+    passed = {p.timer for p in detail.passed_terms}
     return {
         "reference": reference,
-        "state": detail.case.state,
-        "state_label": machine.label(detail.case.state),
+        "state": detail.state,
+        "state_label": machine.label(detail.state),
         "court": court,
-        "issued_on": None if reservation is None else reservation.issued_on,
-        "valid_until": None if reservation is None else reservation.valid_until,
-        "decided_on": decided,
+        "issued_on": facts.get("issued_on"),
+        "valid_until": facts.get("valid_until"),
+        "decided_on": facts.get("decided_on"),
+        "decision": facts.get("decision"),
+        "measure_start": facts.get("measure_start"),
         "deadlines": [
             {
                 "term": machine.label(timer.name),
                 "last_day": rome_date(timer.due_at - timedelta(microseconds=1)),
                 "lapses_at": timer.due_at,
+                "passed": timer.name in passed,
             }
             for timer in detail.pending_timers
             if timer.fires is not None
@@ -371,18 +396,23 @@ def _view(case: Case) -> CaseView:
     return CaseView(case.reference, case.state, dict(case.data))
 
 
-def _replay_of(uow: UnitOfWork, key: str | None) -> FireResult | None:
-    """The first answer to a decision with `key`: its result, or `LateDecision` again."""
+def _late_again(uow: UnitOfWork, key: str | None) -> None:
+    """A decision whose key was already kept as a late message: `LateDecision` again (any
+    other first use of the key is the engine's to answer)."""
     found = uow.repo.event_by_key(key) if key else None
-    if found is None:
-        return None
-    event, reference = found
-    if event.trigger == LATE_DECISION:
-        raise LateDecision(reference, event.to_state, str(event.payload["since"]))
-    return FireResult.of(event, reference, replayed=True)
+    if found is not None and found[0].trigger == LATE_DECISION:
+        event, reference = found
+        since = datetime.fromisoformat(str(event.payload["since"]))
+        raise LateDecision(reference, event.to_state, rome_date(since).isoformat(), str(since))
 
 
-def _since(uow: UnitOfWork, case: Case) -> str:
-    """The Italian date the case entered its current state."""
+def _since(uow: UnitOfWork, case: Case) -> datetime:
+    """The instant the case entered its current state in law (a lapse: its due instant)."""
     moved = [e for e in uow.repo.history(case.id) if e.from_state != e.to_state]
-    return rome_date(moved[-1].occurred_at).isoformat()
+    return moved[-1].effective_at
+
+
+def _json_object(value: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("the assessment must be a JSON object")
+    return dict(value)

@@ -24,7 +24,8 @@ from storage.placements import FreePlace
 from storage.repository import VersionConflict
 
 ACTOR = "uiepe:riassegnazione"
-TOPIC = "reallocate"
+TOPIC = "reallocate"  # a place was freed: its UIEPE's queue is served at once
+QUEUE_TOPIC = "queue"  # an application joined the queue: served by the next scheduled run
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def reallocate_signalled(
     admitted), then mark those signals done. A crash before that leaves them pending: the next
     run serves the same queues again, which changes nothing already done."""
     with ctx.uow() as uow:
-        signals = uow.placements.pending_signals(TOPIC)
+        signals = uow.placements.pending_signals(TOPIC, QUEUE_TOPIC)
     office_codes = sorted({code for _, code in signals})
     report = reallocate(ctx, office_codes, progress) if office_codes else ReallocationReport()
     with ctx.uow() as uow:

@@ -22,6 +22,7 @@ from storage.repository import VersionConflict
 from storage.unit_of_work import UnitOfWork
 
 PREFIX = "mrt"  # misure registry token
+TEXT_LENGTH = 200  # registry_tokens.court and .label
 
 
 class TokenNotFound(DomainError):
@@ -54,14 +55,16 @@ def _hash(token: str) -> str:
 
 
 def issue_token(ctx: Context, court: str, label: str = "") -> Issued:
-    court = court.strip()
+    court, label = court.strip(), label.strip()
     if not court:
-        raise InvalidInput("a token needs the court its registry serves")
+        raise InvalidInput("a token needs the court its registry serves", "court")
+    if len(court) > TEXT_LENGTH or len(label) > TEXT_LENGTH:
+        raise InvalidInput(f"court and label have at most {TEXT_LENGTH} characters", "court")
     secret = f"{PREFIX}_{secrets.token_urlsafe(32)}"
     with ctx.uow() as uow:
         row = RegistryToken(
             court=court,
-            label=label.strip() or court,
+            label=label or court,
             token_hash=_hash(secret),
             created_at=ctx.clock.now(),
         )
@@ -156,7 +159,8 @@ def handle_write(
         try:
             answer = apply(uow, found)
         except DomainError as error:
-            uow.rollback()
+            if not error.caught_up:  # else only the refused step was undone: the lapse stands
+                uow.rollback()
             answer = explain(uow, error)
         uow.registry.remember(
             found.token_id, key, digest, answer.status, answer.body, ctx.clock.now()

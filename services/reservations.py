@@ -6,13 +6,16 @@ arts. 11-13), written in the transaction of the transition itself, whoever fires
 - attest: the place reserved and its maximum cost committed against the UIEPE's allocation,
   strictly in protocol order (art. 12 co. 4-6, art. 13 co. 6);
 - reject, lapse, withdraw: the place and the commitment released (art. 12 co. 9-10);
-- enter: the commitment cut to the exact funded period (art. 11 co. 4);
-- leave, funding_end: the stay closed; what it costs is the days of presence x the rate
-  (art. 13 co. 5, art. 14).
+- enter: the commitment cut to the exact funded period, the day of entry being its first
+  paid day (art. 11 co. 4);
+- leave, funding_end: the stay closed; what it costs is the days the facility reported as
+  present x the rate; a day nobody reported is not paid (art. 13 co. 5, art. 14).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -35,8 +38,9 @@ from storage.repository import NewOutbox, Repository
 
 @cache
 def max_funded_days() -> int:
-    """The longest eight-month funded period (art. 11 co. 4), over every start day of a leap
-    cycle: what an attestation commits before the entry date is known."""
+    """The longest eight-month funded period, the day of entry included (art. 11 co. 4 D.M.
+    128/2025), over every start day of a leap cycle: what an attestation commits before the
+    entry date is known (245 days: 1 March - 31 October)."""
     start = date(2024, 1, 1)
     return max(
         (FUNDED_STAY.last_day(day) - day).days + 1
@@ -85,17 +89,13 @@ def _opened(repo: Repository, applied: Applied) -> None:
 
 
 def _registered(repo: Repository, applied: Applied) -> None:
+    """The UIEPE's protocol number, per UIEPE and year, and its timestamp: the order in which
+    applications are served (art. 12 co. 5)."""
     application = _application(_placements(repo), applied)
-    try:
-        protocol_at = datetime.fromisoformat(str(applied.payload["protocol_at"]))
-        number = int(applied.payload["protocol_number"])
-    except (KeyError, ValueError) as error:
-        raise InvalidInput(f"protocol number or timestamp not valid: {error}") from error
-    if protocol_at.tzinfo is None:
-        raise InvalidInput("the protocol timestamp needs its time zone")
-    application.protocol_year = rome_date(protocol_at).year
-    application.protocol_number = number
-    application.protocol_at = protocol_at
+    year = rome_date(applied.at).year
+    application.protocol_year = year
+    application.protocol_number = repo.next_number(f"PROT{application.office_id}", year)
+    application.protocol_at = applied.at
     repo.session.flush()
 
 
@@ -176,7 +176,8 @@ def _released(repo: Repository, applied: Applied) -> None:
 
 
 def _entered(repo: Repository, applied: Applied) -> None:
-    """The funded stay starts today: commit exactly its eight months (art. 11 co. 4)."""
+    """The funded stay starts today, its first paid day: commit exactly its eight months
+    (art. 11 co. 4 D.M. 128/2025; entering on 10 January, funded until 9 September)."""
     reservation = _held(repo, applied)
     entered_on = rome_date(applied.at)
     reservation.entered_on = entered_on
@@ -187,8 +188,10 @@ def _entered(repo: Repository, applied: Applied) -> None:
 
 
 def _ended(repo: Repository, applied: Applied) -> None:
-    """The stay ends: days the facility did not report are days of presence (it reports the
-    absences); the commitment becomes what those days cost (art. 13 co. 5)."""
+    """The stay ends: the commitment becomes what the days the facility reported as present
+    cost; a day nobody reported is not paid, nor filled in (art. 13 co. 5 D.M. 128/2025: only
+    days of actual presence are paid). The days left unreported are listed on the cost
+    statement (`attendance`)."""
     placements = _placements(repo)
     reservation = _held(repo, applied)
     assert reservation.entered_on is not None and reservation.funded_until is not None
@@ -196,21 +199,56 @@ def _ended(repo: Repository, applied: Applied) -> None:
         left_on = reservation.funded_until + timedelta(days=1)
     else:
         left_on = _left_on(applied, reservation.entered_on)
-    last_paid = min(left_on - timedelta(days=1), reservation.funded_until)
-    reported = placements.presences(reservation.id)
-    if any(day >= left_on for day in reported):
+    register = placements.presences(reservation.id)
+    if any(day >= left_on for day in register):
         raise InvalidInput(f"presence is reported after the exit on {left_on}")
-    unreported = {
-        reservation.entered_on + timedelta(days=n): True
-        for n in range((last_paid - reservation.entered_on).days + 1)
-    }
-    placements.record_presences(
-        reservation.id, {day: True for day in unreported if day not in reported}
-    )
     reservation.left_on = left_on
     repo.session.flush()
-    spent = stay_cost(placements.present_days(reservation.id), reservation.daily_rate)
+    spent = attendance(reservation, register, rome_date(applied.at)).payable(reservation.daily_rate)
     placements.close_reservation(reservation.id, ReservationStatus.ENDED, spent, applied.event_id)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """A stay as the facility's register shows it (art. 13 co. 5 D.M. 128/2025): days reported
+    present (paid), absent (not paid) and unreported (nobody reported them: not paid)."""
+
+    present: int
+    absent: tuple[date, ...]
+    unreported: tuple[date, ...]
+
+    def payable(self, daily_rate: Decimal) -> Decimal:
+        """Only the days reported as present, times the rate (art. 13 co. 5)."""
+        return stay_cost(self.present, daily_rate)
+
+
+def paid_period(reservation: Reservation, today: date) -> tuple[date, date, date] | None:
+    """(entry, last day that can be reported, last day that should have been) of a stay, or
+    None before the entry. An ended stay: from the entry to the day before the exit, never past
+    the last funded day (art. 11 co. 4, art. 13 co. 5 D.M. 128/2025). A current stay: up to
+    today, never past the last funded day; today may still be reported, so only the days up to
+    yesterday count as unreported."""
+    entered, funded_until = reservation.entered_on, reservation.funded_until
+    if entered is None or funded_until is None:
+        return None
+    if reservation.left_on is not None:
+        last = min(reservation.left_on - timedelta(days=1), funded_until)
+        return entered, last, last
+    return entered, min(today, funded_until), min(today - timedelta(days=1), funded_until)
+
+
+def attendance(reservation: Reservation, register: Mapping[date, bool], today: date) -> Attendance:
+    """The stay's days (`paid_period`) split by what the facility reported in `register`."""
+    period = paid_period(reservation, today)
+    if period is None:
+        return Attendance(0, (), ())
+    entered, last, settled = period
+    days = [entered + timedelta(days=n) for n in range((last - entered).days + 1)]
+    return Attendance(
+        present=sum(register.get(day) is True for day in days),
+        absent=tuple(day for day in days if register.get(day) is False),
+        unreported=tuple(day for day in days if day not in register and day <= settled),
+    )
 
 
 def _left_on(applied: Applied, entered_on: date) -> date:

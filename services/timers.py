@@ -18,13 +18,19 @@ from machines.calendar import rome_date
 from machines.spec import CaseMachine, CaseView
 from services.applied import NOTICE_TOPIC
 from services.context import Context
-from services.effects import apply_effects
-from services.engine import applied, build_change, fire_machine_on
+from services.effects import apply_effects, case_facts
+from services.engine import (
+    TIMER_ACTOR,
+    applied,
+    build_change,
+    fire_machine_on,
+    signals_of,
+    timer_payload,
+)
 from storage.models import Timer
 from storage.repository import DueTimer, NewOutbox, Repository, VersionConflict, Write
 from storage.unit_of_work import UnitOfWork
 
-TIMER_ACTOR = "timer"
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(hours=1)
@@ -54,9 +60,13 @@ class SweepReport:
     failed: int = 0
     incidents: list[str] = field(default_factory=list)
     handled_timers: list[Handled] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list)  # topics the fired transitions emitted
 
     def note(self, timer: DueTimer, outcome: str) -> None:
         self.handled_timers.append(Handled(timer.reference, timer.name, timer.due_at, outcome))
+
+    def emitted(self, write: Write) -> None:
+        self.signals += [s for s in signals_of(write.change) if s not in self.signals]
 
     @property
     def handled(self) -> int:
@@ -120,7 +130,7 @@ def _sweep_each(
                 return done
             timer = claimed[0]
             try:
-                decided = _decide(ctx, timer, now)
+                decided = _decide(ctx, uow.repo, timer, now)
                 if isinstance(decided, Write):
                     _write(uow.repo, [(timer, decided)])
                 else:
@@ -138,6 +148,8 @@ def _sweep_each(
             report.cancelled += 1
         else:
             report.fired += 1
+        if isinstance(decided, Write):
+            report.emitted(decided)
         report.note(timer, _outcome(decided))
         done += 1
     return done
@@ -159,7 +171,7 @@ def _sweep_batched(
         decided: list[tuple[DueTimer, Write]] = []
         for timer in _one_per_case(repo.claim_due_timers(now, size)):
             try:
-                outcome = _decide(ctx, timer, now)
+                outcome = _decide(ctx, repo, timer, now)
             except Exception as error:
                 _record_failure(repo, timer, error, now, max_attempts, report)
                 failures += 1
@@ -179,6 +191,7 @@ def _sweep_batched(
     for timer, write in decided:
         if timer.case_id in written:
             report.note(timer, write.change.trigger)
+            report.emitted(write)
     report.fired += fired + reminded
     report.cancelled += cancelled
     return fired + reminded + cancelled + failures + write_failures
@@ -260,18 +273,21 @@ def _outcome(decided: Write | NewOutbox | None) -> str:
     return decided.change.trigger
 
 
-def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | NewOutbox | None:
-    """What a due timer does: the transition it fires; or, for a reminder, the notice it
-    issues; or None if its case already left the states the timer runs in. Raises whatever
-    the machine raises (a refusal, a crashing guard)."""
+def _decide(
+    ctx: Context, repo: Repository, timer: DueTimer, now: datetime
+) -> Write | NewOutbox | None:
+    """What a due timer does: the transition it fires, effective at its due instant; or, for a
+    reminder, the notice it issues; or None if its case already left the states the timer
+    runs in. Raises whatever the machine raises (a refusal, a crashing guard)."""
     machine = ctx.machine(timer.kind)
     if not machine.runs_in(timer.name, timer.case_state):
         return None
     if timer.fires is None:
         return _reminder_notice(machine, timer)
-    payload = {"timer": timer.name, "due_at": timer.due_at.isoformat(), "term": timer.legal_basis}
+    payload = timer_payload(timer.name, timer.due_at, timer.legal_basis)
     view = CaseView(reference=timer.reference, state=timer.case_state, data=timer.data)
-    fired = fire_machine_on(machine, view, timer.fires, payload, now)
+    facts = case_facts(ctx, repo, timer.kind, timer.case_id, now)
+    fired = fire_machine_on(machine, view, timer.fires, payload, now, facts)
     change = build_change(
         machine,
         fired,
@@ -281,6 +297,7 @@ def _decide(ctx: Context, timer: DueTimer, now: datetime) -> Write | NewOutbox |
         now,
         timer.reference,
         timer.data,
+        effective_at=timer.due_at,
     )
     return Write(timer.case_id, timer.version, change, fired_timer_id=timer.id)
 

@@ -41,6 +41,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Bounds the services check before writing, so that no database refuses what another stored.
+ACTOR_LENGTH = 120
+KEY_LENGTH = 255
 Id = BigInteger().with_variant(Integer, "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
 Money = Numeric(14, 2, asdecimal=True)
@@ -99,11 +102,13 @@ class CaseEvent(Base):
     trigger: Mapped[str] = mapped_column(String(60))
     from_state: Mapped[str | None] = mapped_column(String(60))
     to_state: Mapped[str] = mapped_column(String(60))
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     legal_basis: Mapped[str] = mapped_column(String(200))
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it was recorded
+    # When it took effect in law: a lapse at its term's due instant, even if recorded later.
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("case_id", "sequence", name="uq_case_events_sequence"),)
 

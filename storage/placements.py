@@ -181,13 +181,13 @@ class PlacementRepository:
             query = query.limit(limit)
         return [(application, reference) for application, reference in self.session.execute(query)]
 
-    def pending_signals(self, topic: str) -> list[tuple[int, str]]:
-        """Pending outbox rows of `topic` on placement cases, with their UIEPE's code."""
+    def pending_signals(self, *topics: str) -> list[tuple[int, str]]:
+        """Pending outbox rows of `topics` on placement cases, with their UIEPE's code."""
         query = (
             select(OutboxMessage.id, Office.code)
             .join(Application, Application.case_id == OutboxMessage.case_id)
             .join(Office, Office.id == Application.office_id)
-            .where(OutboxMessage.topic == topic, OutboxMessage.status == OutboxStatus.PENDING)
+            .where(OutboxMessage.topic.in_(topics), OutboxMessage.status == OutboxStatus.PENDING)
             .order_by(OutboxMessage.id)
         )
         return [(int(message_id), code) for message_id, code in self.session.execute(query)]

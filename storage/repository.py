@@ -76,6 +76,7 @@ _EVENT_BY_KEY = (
 # that fired is marked fired, the others cancelled, but for those that run on into the new state.
 _CHANGE_BINDS = (
     bindparam("at", type_=UTCDateTime()),
+    bindparam("effective_at", type_=UTCDateTime()),
     bindparam("payload", type_=Json),
 )
 _MOVE_CASE = text(
@@ -84,9 +85,9 @@ _MOVE_CASE = text(
 ).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("data", type_=Json))
 _INSERT_EVENT = text(
     "INSERT INTO case_events (case_id, sequence, trigger, from_state, to_state, actor, payload,"
-    " legal_basis, idempotency_key, occurred_at)"
+    " legal_basis, idempotency_key, occurred_at, effective_at)"
     " VALUES (:case_id, :sequence, :trigger, :from_state, :to_state, :actor, :payload,"
-    " :legal_basis, :idempotency_key, :at) RETURNING id"
+    " :legal_basis, :idempotency_key, :at, :effective_at) RETURNING id"
 ).bindparams(*_CHANGE_BINDS)
 _RESOLVE_TIMERS = text(  # SQLite only: PostgreSQL resolves timers inside _PG_TRANSITIONS
     "UPDATE timers SET status = CASE WHEN id = :fired_timer_id THEN 'fired' ELSE 'cancelled' END,"
@@ -102,14 +103,15 @@ _INSERT_TIMER = text(
 _INSERT_OUTBOX = text(
     "INSERT INTO outbox (case_id, event_id, topic, payload, status, attempts, created_at)"
     " VALUES (:case_id, :event_id, :topic, :payload, 'pending', 0, :at)"
-).bindparams(*_CHANGE_BINDS)
+).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("payload", type_=Json))
 _PG_TRANSITIONS = text(
     """
     WITH input AS (
         SELECT * FROM jsonb_to_recordset(:changes) AS c(
             case_id bigint, seen integer, fired_timer_id bigint, trigger text, from_state text,
             to_state text, actor text, payload jsonb, legal_basis text, idempotency_key text,
-            occurred_at timestamptz, timers jsonb, outbox jsonb, keep jsonb, data jsonb)
+            occurred_at timestamptz, effective_at timestamptz, timers jsonb, outbox jsonb,
+            keep jsonb, data jsonb)
     ), moved AS (
         UPDATE cases
         SET state = input.to_state, version = input.seen + 1, updated_at = input.occurred_at,
@@ -120,10 +122,11 @@ _PG_TRANSITIONS = text(
         RETURNING cases.id
     ), event AS (
         INSERT INTO case_events (case_id, sequence, trigger, from_state, to_state, actor,
-                                 payload, legal_basis, idempotency_key, occurred_at)
+                                 payload, legal_basis, idempotency_key, occurred_at,
+                                 effective_at)
         SELECT input.case_id, input.seen + 1, input.trigger, input.from_state, input.to_state,
                input.actor, input.payload, input.legal_basis, input.idempotency_key,
-               input.occurred_at
+               input.occurred_at, input.effective_at
         FROM input JOIN moved ON moved.id = input.case_id
         RETURNING id, case_id
     ), resolved AS (
@@ -225,13 +228,14 @@ def _pg_write(write: Write) -> dict[str, Any]:
     """One change as a JSON record for `_PG_TRANSITIONS` (instants as ISO 8601 with offset)."""
     change = write.change
     params = _change_params(change)
-    del params["at"]
+    del params["at"], params["effective_at"]
     return {
         "case_id": write.case_id,
         "seen": write.seen_version,
         "fired_timer_id": write.fired_timer_id,
         **params,
         "occurred_at": change.at.isoformat(),
+        "effective_at": change.effective.isoformat(),
         "timers": [
             {**asdict(timer), "due_at": timer.due_at.isoformat()} for timer in change.timers
         ],
@@ -251,6 +255,7 @@ def _change_params(change: Change) -> dict[str, Any]:
         "legal_basis": change.legal_basis,
         "idempotency_key": change.idempotency_key,
         "at": change.at,
+        "effective_at": change.effective,
     }
 
 
@@ -278,7 +283,8 @@ class NewOutbox:
 
 @dataclass(frozen=True)
 class Change:
-    """Everything one transition writes besides the case row."""
+    """Everything one transition writes besides the case row. `at` is when it is recorded;
+    `effective_at`, when it took effect in law (a term's due instant), if earlier."""
 
     trigger: str
     from_state: str | None
@@ -292,6 +298,11 @@ class Change:
     outbox: Sequence[NewOutbox] = ()
     keep_timers: Sequence[str] = ()  # names of pending timers that run on into the new state
     data: dict[str, Any] | None = None  # the case's data after the change; None: unchanged
+    effective_at: datetime | None = None
+
+    @property
+    def effective(self) -> datetime:
+        return self.at if self.effective_at is None else self.effective_at
 
 
 @dataclass(frozen=True)
@@ -335,13 +346,36 @@ class Repository:
         """The case as stored now (a row read earlier in the session is refreshed)."""
         return self.session.scalars(_CASE_BY_REFERENCE, {"reference": reference}).one_or_none()
 
-    def cases(self, kind: str | None, state: str | None, limit: int) -> Sequence[Case]:
+    def cases(
+        self, kind: str | None, state: str | None, limit: int, now: datetime
+    ) -> Sequence[Case]:
+        """Cases of `kind` stored in `state`, and (with a state) those a passed term may have
+        moved there since: the caller judges them in law."""
         query = select(Case).order_by(Case.id).limit(limit)
         if kind:
             query = query.where(Case.kind == kind)
         if state:
-            query = query.where(Case.state == state)
+            overdue = select(Timer.case_id).where(
+                Timer.status == TimerStatus.PENDING, Timer.fires.is_not(None), Timer.due_at <= now
+            )
+            query = query.where((Case.state == state) | Case.id.in_(overdue))
         return self.session.scalars(query).all()
+
+    def overdue_timers_of(self, case_ids: Sequence[int], now: datetime) -> Sequence[Timer]:
+        """The pending timers of `case_ids` whose legal instant has passed and that fire a
+        trigger, oldest first."""
+        if not case_ids:
+            return []
+        return self.session.scalars(
+            select(Timer)
+            .where(
+                Timer.case_id.in_(case_ids),
+                Timer.status == TimerStatus.PENDING,
+                Timer.fires.is_not(None),
+                Timer.due_at <= now,
+            )
+            .order_by(Timer.due_at, Timer.id)
+        ).all()
 
     def next_number(self, prefix: str, year: int) -> int:
         """The next reference number for `prefix` in `year`, atomically (upsert ... returning)."""
@@ -515,6 +549,11 @@ class Repository:
         if status is not None:
             query = query.where(Timer.status == status)
         return self.session.scalars(query).all()
+
+    def overdue_timers(self, case_id: int, now: datetime) -> Sequence[Timer]:
+        """The case's pending timers that fire a trigger and whose legal instant has passed,
+        oldest first (whatever their retry time)."""
+        return self.overdue_timers_of([case_id], now)
 
     def claim_due_timers(self, now: datetime, limit: int) -> list[DueTimer]:
         """Lock up to `limit` due pending timers that no other sweeper holds (SKIP LOCKED on

@@ -152,28 +152,29 @@ def test_a_rejection_hands_the_place_to_the_next_applicant(
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "error"),
     [
         (
             decision("rejected", decided_on=(rome_date(now()) + timedelta(days=1)).isoformat()),
             "decided_on",
+            "guard_failed",  # the machine's rule, as on every other path
         ),
-        (decision(outcome="maybe"), "outcome"),
-        ({k: v for k, v in decision().items() if k != "measure_start"}, None),
-        (decision("rejected", measure_start=rome_date(now()).isoformat()), None),
-        (decision(file_number=""), "file_number"),
-        (decision(extra="x"), "extra"),
+        (decision(outcome="maybe"), "outcome", "invalid_input"),
+        ({k: v for k, v in decision().items() if k != "measure_start"}, None, "invalid_input"),
+        (decision("rejected", measure_start=rome_date(now()).isoformat()), None, "invalid_input"),
+        (decision(file_number=""), "file_number", "invalid_input"),
+        (decision(extra="x"), "extra", "invalid_input"),
     ],
 )
 def test_bad_input_is_422_with_the_field_and_writes_nothing(
-    served: tuple[ApiServer, Context], body: dict[str, Any], field: str | None
+    served: tuple[ApiServer, Context], body: dict[str, Any], field: str | None, error: str
 ) -> None:
     server, ctx = served
     (case,) = at_court(ctx)
     token = registry.issue_token(ctx, COURT_TO).token
     before = len(engine.describe(ctx, case).history)
     status, answer = post(server, case, body, token, "bad-1")
-    assert status == 422 and answer["error"] == "invalid_input"
+    assert (status, answer["error"]) == (422, error)
     if field is not None:
         assert answer["field"] == field
     assert len(engine.describe(ctx, case).history) == before
@@ -215,18 +216,15 @@ def test_a_decision_racing_the_lapse_timer_has_exactly_one_outcome(
                 thread.join(60)
             detail = engine.describe(ctx, case)
             moves = [e for e in detail.history if e.from_state == "at_court"]
-            assert len(moves) == 1
-            status = results["http"][0]
-            if detail.case.state == "granted":
-                assert status == 200
-            else:
-                assert detail.case.state == "lapsed" and status == 409
-                assert detail.history[-1].trigger == "late_decision"
-            outcomes.append(detail.case.state)
-            if detail.case.state == "granted":
-                engine.fire(ctx, case, "withdraw", "test")  # free the place for the next round
+            (lapse,) = moves  # whoever came first fired it, once, effective at its due instant
+            assert lapse.trigger == "lapse" and lapse.effective_at < now()
+            status, body = results["http"]
+            assert (detail.case.state, status, body["error"]) == ("lapsed", 409, "late_decision")
+            assert datetime.fromisoformat(body["since_at"]) == lapse.effective_at
+            assert detail.history[-1].trigger == "late_decision"
+            outcomes.append(results["sweep"].fired)
     db.dispose()
-    assert set(outcomes) <= {"granted", "lapsed"} and len(outcomes) == 6
+    assert set(outcomes) <= {0, 1} and len(outcomes) == 6
 
 
 def _race_side(
@@ -240,3 +238,35 @@ def _race_side(
     barrier.wait()
     time.sleep(delay)
     results[name] = call(*args)
+
+
+def test_a_decision_after_the_validity_with_no_sweep_is_late_and_the_place_handed_on(
+    served: tuple[ApiServer, Context],
+) -> None:
+    """No sweep has run since the attestation's validity ended: the API already reads the case
+    as lapsed, answers the decision as late naming the instant of the lapse, records the lapse
+    effective at that instant, and the next application in protocol order gets the place."""
+    server, ctx = served
+    clock = ctx.clock
+    assert isinstance(clock, FixedClock)
+    clock.instant = now() - relativedelta(months=2, days=1)
+    first, second = at_court(ctx, 2)  # one place at UIEPE-TO: the second waits
+    (timer,) = engine.describe(ctx, first).pending_timers
+    assert timer.due_at < now()
+    clock.instant = now()
+    token = registry.issue_token(ctx, COURT_TO).token
+    status, seen = server.request("GET", f"/v1/attestations/{first}", token=token)
+    assert (status, seen["state"], seen["deadlines"][0]["passed"]) == (200, "lapsed", True)
+    assert engine.describe(ctx, first).case.state == "at_court"  # reading wrote nothing
+
+    status, body = post(server, first, decision(), token, "late-no-sweep")
+    assert (status, body["error"], body["state"]) == (409, "late_decision", "lapsed")
+    assert datetime.fromisoformat(body["since_at"]) == timer.due_at
+    history = engine.describe(ctx, first).history
+    assert [e.trigger for e in history][-2:] == ["lapse", "late_decision"]
+    assert history[-2].effective_at == timer.due_at
+    deadline = time.monotonic() + 30
+    while engine.describe(ctx, second).case.state == "queued":
+        assert time.monotonic() < deadline, "the freed place was not reassigned"
+        time.sleep(0.2)
+    assert engine.describe(ctx, second).case.state == "at_court"

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MISURE = str(Path(sys.executable).with_name("misure"))
 OPENED_AT = "2026-03-02T10:00:00+01:00"
 LAPSE_DUE = "2026-04-02T00:00:00+02:00"  # 30 days from 2 March, 00:00 Italian time after
+AT = ("--now", OPENED_AT)  # before the review term ends: the case is still under review
 
 
 class Cli:
@@ -71,9 +72,9 @@ def test_db_upgrade_is_idempotent_and_speaks_json(cli: Cli) -> None:
 def test_open_fire_show_and_list(cli: Cli) -> None:
     reference = under_review(cli)
     assert reference == "DEM-2026-000001"
-    human = cli.run("case", "fire", reference, "grant", "--actor", "tribunale").stdout
+    human = cli.run("case", "fire", reference, "grant", "--actor", "tribunale", *AT).stdout
     assert "grant under_review -> granted (event 4)" in human
-    shown = cli.json("case", "show", reference)
+    shown = cli.json("case", "show", reference, *AT)
     assert shown["case"]["state"] == "granted"
     assert [e["trigger"] for e in shown["history"]] == ["open", "file", "review", "grant"]
     assert shown["history"][1]["payload"] == {"protocol": "P-7"}
@@ -87,18 +88,27 @@ def test_open_fire_show_and_list(cli: Cli) -> None:
         "avviso_scadenza",
     )
     assert (end["name"], end["fires"], end["notice"]) == ("validity_end", "close", None)
-    text = cli.run("case", "show", reference).stdout
+    text = cli.run("case", "show", reference, *AT).stdout
     assert "What can happen now" in text and "not allowed from state 'granted'" in text
     assert "validity_end" in text and "notice avviso_scadenza" in text and "History" in text
-    listed = cli.json("case", "list", "--state", "granted")["cases"]
+    listed = cli.json("case", "list", "--state", "granted", *AT)["cases"]
     assert [c["reference"] for c in listed] == [reference]
+    # Two months later the validity has ended: in law the case is closed, before any sweep.
+    later = ("--now", "2026-06-01T09:00:00+02:00")
+    assert cli.json("case", "list", "--state", "granted", *later)["cases"] == []
+    (closed,) = cli.json("case", "list", "--state", "closed", *later)["cases"]
+    assert (closed["state"], closed["recorded_state"]) == ("closed", "granted")
+    shown = cli.json("case", "show", reference, *later)
+    assert (shown["case"]["state"], shown["case"]["recorded_state"]) == ("closed", "granted")
+    (passed,) = shown["passed_terms"]
+    assert (passed["name"], passed["due_at_rome"]) == ("validity_end", "03/05/2026 00:00")
     assert reference in cli.run("case", "list", "--kind", "demo").stdout
 
 
 def test_an_idempotency_key_replays_the_first_result(cli: Cli) -> None:
     reference = under_review(cli)
-    first = cli.json("case", "fire", reference, "reject", "--key", "DEC-1")
-    again = cli.json("case", "fire", reference, "reject", "--key", "DEC-1")
+    first = cli.json("case", "fire", reference, "reject", "--key", "DEC-1", *AT)
+    again = cli.json("case", "fire", reference, "reject", "--key", "DEC-1", *AT)
     assert (again["event_id"], again["replayed"], first["replayed"]) == (
         first["event_id"],
         True,
@@ -106,7 +116,7 @@ def test_an_idempotency_key_replays_the_first_result(cli: Cli) -> None:
     )
     assert (
         "already done with this key"
-        in cli.run("case", "fire", reference, "reject", "--key", "DEC-1").stdout
+        in cli.run("case", "fire", reference, "reject", "--key", "DEC-1", *AT).stdout
     )
 
 
@@ -116,14 +126,17 @@ def test_refusals_print_one_line_and_exit_1(cli: Cli) -> None:
         "case", "show", "ATT-2026-999999"
     )
     assert "not allowed from state 'under_review'" in cli.refused(
-        "case", "fire", reference, "close"
+        "case", "fire", reference, "close", *AT
     )
-    error = json.loads(cli.refused("case", "fire", reference, "file", "--json"))
+    error = json.loads(cli.refused("case", "fire", reference, "file", "--json", *AT))
     assert error["error"] == "transition_not_allowed"
     assert "is not key=value" in cli.refused("case", "fire", reference, "grant", "--data", "x")
     assert "needs an offset" in cli.refused("timers", "sweep", "--now", "2026-04-02T00:00:00")
     assert "unknown case kind 'nope'" in cli.refused("case", "open", "nope")
-    assert cli.json("case", "show", reference)["case"]["version"] == 3  # nothing was written
+    assert "actor must have 1 to 120" in cli.refused(
+        "case", "fire", reference, "reject", "--actor", "x" * 121, *AT
+    )
+    assert cli.json("case", "show", reference, *AT)["case"]["version"] == 3  # nothing written
 
 
 def test_guard_refusal_names_its_reason(cli: Cli) -> None:
@@ -138,7 +151,7 @@ def test_sweep_fires_due_timers_and_reports(cli: Cli) -> None:
     assert (early["due"], early["fired"]) == (0, 0)
     report = cli.json("timers", "sweep", "--now", LAPSE_DUE)
     assert (report["due"], report["fired"], report["failed"]) == (1, 1, 0)
-    assert cli.json("case", "show", reference)["case"]["state"] == "lapsed"
+    assert cli.json("case", "show", reference, "--now", LAPSE_DUE)["case"]["state"] == "lapsed"
     human = cli.run("timers", "sweep", "--now", LAPSE_DUE, "--mode", "batched").stdout
     assert "0 fired" in human
     assert cli.json("timers", "incidents") == {"incidents": []}
@@ -147,7 +160,7 @@ def test_sweep_fires_due_timers_and_reports(cli: Cli) -> None:
 
 def test_notices_render_and_documents_are_written(cli: Cli, tmp_path: Path) -> None:
     reference = under_review(cli)
-    cli.run("case", "fire", reference, "grant")
+    cli.run("case", "fire", reference, "grant", *AT)
     assert cli.json("notices", "render")["rendered"] == 1
     assert "0 rendered" in cli.run("notices", "render").stdout
     out = tmp_path / "pdf"

@@ -52,10 +52,18 @@ def test_every_actor_drives_a_placement_from_filing_to_the_cost_statement(
         "placed"
     )
     presence = pcli.json(
-        "placement", "presence", ref, "--from", "2026-03-02", "--to", "2026-03-11",
-        "--absent", "2026-03-05", "--now", "2026-03-12T10:00:00+01:00",
+        "placement", "presence", ref, "--from", "2026-03-02", "--to", "2026-03-06",
+        "--absent", "2026-03-05", "--now", "2026-03-09T10:00:00+01:00",
     )  # fmt: skip
-    assert (presence["present"], presence["absent"], presence["spent"]) == (9, 1, "450.00")
+    assert (presence["present"], presence["absent"], presence["payable"]) == (4, 1, "200.00")
+    assert presence["unreported"] == ["2026-03-07", "2026-03-08"]  # not paid (art. 13 co. 5)
+    presence = pcli.json(
+        "placement", "presence", ref, "--month", "2026-03", "--absent", "2026-03-05",
+        "--now", "2026-03-11T10:00:00+01:00",
+    )  # fmt: skip
+    assert (presence["start"], presence["end"]) == ("2026-03-02", "2026-03-11")
+    assert (presence["present"], presence["absent"], presence["payable"]) == (9, 1, "450.00")
+    assert presence["unreported"] == []
     left = pcli.json(
         "placement", "exit", ref, "--left-on", "2026-03-12", "--now", "2026-03-12T11:00:00+01:00"
     )
@@ -79,6 +87,52 @@ def test_every_actor_drives_a_placement_from_filing_to_the_cost_statement(
     ]
 
 
+def test_a_late_decision_from_the_cli_hands_the_place_on_with_no_sweep(
+    pcli: Cli, tmp_path: Path
+) -> None:
+    """Issued on 2 March, the attestation is valid through 2 May: a decision recorded one second
+    after, with no sweep run, is late; the lapse stands, effective at 00:00 on 3 May, and the
+    next application in protocol order gets the place at once."""
+    assessment = str(tmp_path / "assessment.json")
+    refs = []
+    for _ in range(2):  # UIEPE-TO has one place
+        ref = pcli.json("placement", "file", "--prison", "CC-TO", "--court", COURT_TO, "--now", AT)[
+            "reference"
+        ]
+        for step in (("review", ref, "--assessment", assessment), ("intake", ref)):
+            pcli.run("placement", *step, "--now", AT)
+        pcli.run("placement", "check", ref, "--compliant", "--now", AT)
+        refs.append(ref)
+    first, second = refs
+    pcli.run("placement", "reallocate", "--now", AT)
+    late = json.loads(
+        pcli.refused(
+            "placement",
+            "decide",
+            first,
+            "--outcome",
+            "granted",
+            "--decided-on",
+            "2026-03-20",
+            "--court",
+            COURT_TO,
+            "--now",
+            "2026-05-03T00:00:01+02:00",
+            "--json",
+        )
+    )
+    assert late["error"] == "late_decision"
+    assert "since 2026-05-03 (effective 2026-05-02T22:00:00+00:00)" in late["message"]
+    shown = pcli.json("case", "show", first, "--now", "2026-05-03T00:00:01+02:00")
+    lapse, recorded = shown["history"][-2:]
+    assert (lapse["trigger"], lapse["effective_at"]) == ("lapse", "2026-05-02T22:00:00+00:00")
+    assert recorded["trigger"] == "late_decision"
+    assert shown["facts"]["valid_until"] == "2026-05-02"
+    after = pcli.json("case", "show", second, "--now", "2026-05-03T00:00:01+02:00")
+    assert after["case"]["state"] == "at_court"
+    assert after["facts"]["issued_on"] == "2026-05-03"
+
+
 def test_refusals_are_one_line_and_write_nothing(pcli: Cli, tmp_path: Path) -> None:
     line = pcli.refused("placement", "file", "--prison", "CC-XX", "--court", COURT_TO)
     assert "unknown prison 'CC-XX'" in line
@@ -88,7 +142,7 @@ def test_refusals_are_one_line_and_write_nothing(pcli: Cli, tmp_path: Path) -> N
         "placement", "decide", filed["reference"], "--outcome", "granted",
         "--decided-on", "2030-01-01", "--court", COURT_TO, "--now", AT, "--json",
     )  # fmt: skip
-    assert json.loads(line)["error"] == "invalid_input"
+    assert json.loads(line)["error"] == "transition_not_allowed"  # nothing attested to decide
     (tmp_path / "bad.json").write_text('{"offices": [{"code": ""}]}', encoding="utf-8")
     assert "reference data: offices.0" in pcli.refused("ref", "load", str(tmp_path / "bad.json"))
 

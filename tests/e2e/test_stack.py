@@ -38,7 +38,7 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
             "case-status",
         }
 
-        at_court, waiting = rejectable(stack.database_url)[0]
+        at_court, waiting, court = rejectable(stack.database_url)[0]
         stack.run_deployment("case-status/case-status", {"reference": at_court})
         artifact = stack.artifact(f"case-{at_court.lower()}")
         assert artifact is not None and artifact["type"] == "markdown"
@@ -50,11 +50,11 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
         started = time.monotonic()
         decided = subprocess.run(
             [MISURE, "placement", "decide", at_court, "--outcome", "rejected",
-             "--decided-on", today, "--court", "Tribunale di sorveglianza"],
+             "--decided-on", today, "--court", court],
             env=stack.env, cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert decided.returncode == 0, decided.stderr
-        assert "reallocation started" in decided.stderr
+        assert "reallocate: avviata l'esecuzione" in decided.stderr  # through Prefect
         while state_of(stack.database_url, waiting) == "queued":
             assert time.monotonic() - started < 120, "the place was not reassigned"
             time.sleep(0.2)

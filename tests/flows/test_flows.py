@@ -47,20 +47,21 @@ def test_the_sweep_flow_lapses_due_attestations_and_hands_places_on(fctx: Contex
 
 def test_the_reallocation_flow_serves_a_rejection_in_protocol_order(fctx: Context) -> None:
     first, second, third = queued(fctx), queued(fctx), queued(fctx)
-    reallocate_freed_places()
+    at = fctx.clock.now().isoformat()
+    reallocate_freed_places(now=at)
     placements.record_decision(
         fctx, first, Outcome.REJECTED, date(2026, 3, 2), COURT_TO, "cancelleria"
     )
-    result = reallocate_freed_places()
+    result = reallocate_freed_places(now=at)
     assert result["attested"] == [second]
     assert [state(fctx, r) for r in (first, second, third)] == ["rejected", "at_court", "queued"]
-    assert reallocate_freed_places()["attested"] == []  # idempotent
+    assert reallocate_freed_places(now=at)["attested"] == []  # idempotent
 
 
 def test_the_case_status_artifact_shows_state_timers_history_and_diagram(fctx: Context) -> None:
     reference = queued(fctx)
     reallocation.reallocate(fctx)
-    key = case_status(reference)
+    key = case_status(reference, now=fctx.clock.now().isoformat())
     assert key == f"case-{reference.lower()}"
     markdown = str(latest_artifact(key).data)
     assert f"# Pratica {reference}" in markdown

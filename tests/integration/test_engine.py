@@ -110,6 +110,8 @@ def test_transitions_write_their_outbox_rows(ctx: Context, db: Engine) -> None:
         ("close", {}, TransitionNotAllowed, "not allowed from state 'under_review'"),
         ("approve", {}, TransitionNotAllowed, "is not a trigger of this machine"),
         ("reject", {"when": object()}, InvalidInput, "not a JSON object"),
+        ("reject", {"n": "many"}, InvalidInput, "field 'n'"),
+        ("review", {"protocol": "P-1"}, InvalidInput, "field 'protocol': Extra inputs"),
     ],
 )
 def test_a_refusal_writes_nothing(
@@ -279,7 +281,7 @@ def test_a_transition_records_its_declared_payload_fields_on_the_case(
     case = engine.describe(ctx, opened.reference).case
     # `file` records the protocol (and nothing else); what the case had stays.
     assert case.data == {"eligible": True, "prison": "Rebibbia", "protocol": "P-42"}
-    engine.fire(ctx, opened.reference, "review", "uiepe", {"protocol": "ignored"})
+    engine.fire(ctx, opened.reference, "review", "uiepe")
     assert engine.describe(ctx, opened.reference).case.data["protocol"] == "P-42"
     timers.sweep(ctx, datetime(2026, 4, 1, 22, 0, tzinfo=UTC))  # a timer-fired move keeps it
     case = engine.describe(ctx, opened.reference).case

@@ -14,12 +14,13 @@ from sqlalchemy import Engine, func, select
 
 from machines.calendar import lapse_instant
 from machines.registry import load_machines
-from services import budget, engine, notices, placements, reallocation, timers
+from services import budget, engine, inspection, notices, placements, reallocation, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import (
     BudgetRefused,
     GuardFailed,
+    InvalidInput,
     LateDecision,
     NotCovered,
     OutOfProtocolOrder,
@@ -73,11 +74,11 @@ def test_an_application_goes_from_filing_to_the_court_in_one_reallocation(pctx: 
     (held,) = reservations(pctx)
     assert (held.place, held.status, held.daily_rate) == (1, "active", Decimal("50.00"))
     assert held.issued_on == date(2026, 3, 2) and held.valid_until == date(2026, 5, 2)
-    # The maximum cost of a funded stay is committed against the UIEPE's allocation.
-    # The entry day and the eight months after it (art. 11 co. 4; art. 2963 c.c.): 246 days
-    # at most (2 March - 2 November).
-    assert max_funded_days() == 246
-    assert held.committed == Decimal("50.00") * 246
+    # The maximum cost of a funded stay is committed against the UIEPE's allocation: eight
+    # months, the day of entry being the first paid day (art. 11 co. 4 D.M. 128/2025), are 245
+    # days at most (1 March - 31 October).
+    assert max_funded_days() == 245
+    assert held.committed == Decimal("50.00") * 245
     history = [e.trigger for e in engine.describe(pctx, reference).history]
     assert history == ["open", "forward", "register", "admit", "attest", "transmit"]
 
@@ -267,8 +268,8 @@ def test_a_place_is_not_attested_without_coverage(pctx: Context) -> None:
 
 def test_a_resplit_never_gives_a_uiepe_less_than_it_holds(pctx: Context) -> None:
     queued(pctx)
-    reallocation.reallocate(pctx)  # TO commits 12,300.00
-    with pytest.raises(BudgetRefused, match=r"UIEPE-TO holds EUR 12300\.00"):
+    reallocation.reallocate(pctx)  # TO commits 12,250.00 (50 x 245)
+    with pytest.raises(BudgetRefused, match=r"UIEPE-TO holds EUR 12250\.00"):
         budget.split(pctx, 2026, Decimal("20000.00"))
     with pctx.uow() as uow:
         assert sum(a.amount for a in uow.placements.allocations(2026)) == Decimal("7000000.00")
@@ -278,13 +279,20 @@ def test_the_stop_refuses_new_applications_at_intake_until_lifted(pctx: Context)
     budget.stop(pctx, 2026, "limite nazionale raggiunto")
     filed = placements.file_application(pctx, "CC-TO", COURT_TO, "istituto")
     placements.director_review(pctx, filed.reference, ASSESSMENT, "direttore")
-    result = placements.intake(pctx, filed.reference, "uiepe")
-    assert result.to_state == "refused"
+    # The machine refuses the registration, whoever asks: nothing is written.
+    for register in (
+        lambda: placements.intake(pctx, filed.reference, "uiepe"),
+        lambda: engine.fire(pctx, filed.reference, "register", "uiepe"),
+    ):
+        with pytest.raises(GuardFailed, match=r"limite nazionale raggiunto \(art. 13 co. 7"):
+            register()
     detail = engine.describe(pctx, filed.reference)
-    assert "limite nazionale raggiunto" in detail.case.data["reason"]
-    assert "art. 13 co. 7" in detail.case.data["reason"]
-    assert [e.trigger for e in detail.history][-2:] == ["register", "refuse"]
+    assert (detail.state, [e.trigger for e in detail.history]) == (
+        "forwarded",
+        ["open", "forward"],
+    )
     budget.lift_stop(pctx, 2026)
+    assert placements.intake(pctx, filed.reference, "uiepe").to_state == "registered"
     assert state(pctx, queued(pctx)) == "queued"
 
 
@@ -300,14 +308,15 @@ def test_a_stay_with_absences_is_paid_for_its_days_of_presence(pctx: Context) ->
     clock.advance(timedelta(days=1))  # enters on 3 March
     placements.record_entry(pctx, reference, True, "struttura")
     (held,) = reservations(pctx)
-    assert held.funded_until == date(2026, 11, 3)
-    assert held.committed == Decimal("50.00") * 246  # 3 March - 3 November
+    assert held.funded_until == date(2026, 11, 2)  # the day of entry is the first paid day
+    assert held.committed == Decimal("50.00") * 245  # 3 March - 2 November
     clock.advance(timedelta(days=40))  # 12 April
     absences = {date(2026, 3, 10), date(2026, 3, 11), date(2026, 4, 1)}
     summary = placements.record_presence(
         pctx, reference, date(2026, 3, 3), date(2026, 4, 11), absences
     )
     assert (summary.recorded, summary.present, summary.absent) == (40, 37, 3)
+    assert (summary.unreported, summary.payable) == ([], "1850.00")
     placements.record_exit(pctx, reference, date(2026, 4, 12), "struttura")
     (ended,) = reservations(pctx)
     assert ended.status == "ended" and ended.left_on == date(2026, 4, 12)
@@ -319,6 +328,10 @@ def test_a_stay_with_absences_is_paid_for_its_days_of_presence(pctx: Context) ->
 
 
 def test_a_stay_is_funded_for_eight_months_at_most(pctx: Context) -> None:
+    """Eight months, the day of entry being the first paid one (art. 11 co. 4 D.M. 128/2025):
+    entering on 2 March 2026 the last funded day is 1 November. Only the days the facility
+    reported as present are paid (art. 13 co. 5): the months nobody reported are listed, not
+    filled in."""
     clock = clock_of(pctx)
     reference = queued(pctx)
     reallocation.reallocate(pctx)
@@ -326,25 +339,113 @@ def test_a_stay_is_funded_for_eight_months_at_most(pctx: Context) -> None:
         pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
     )
     placements.record_entry(pctx, reference, True, "struttura")  # 2 March
-    clock.advance(timedelta(days=30))
-    placements.record_presence(
-        pctx, reference, date(2026, 3, 2), date(2026, 3, 31), {date(2026, 3, 5)}
+    (held,) = reservations(pctx)
+    assert held.funded_until == date(2026, 11, 1)
+    assert held.committed == Decimal("50.00") * 245  # 2 March - 1 November
+    end = lapse_instant(date(2026, 11, 1))  # 00:00 of 2 November in Rome
+    due = {t.name: t.due_at for t in engine.describe(pctx, reference).pending_timers}
+    assert due["funded_stay"] == end
+    clock.advance(timedelta(days=30))  # 1 April
+    march = placements.record_month_presence(pctx, reference, 2026, 3, {date(2026, 3, 5)})
+    assert (march.start, march.end, march.recorded) == (date(2026, 3, 2), date(2026, 3, 31), 30)
+    assert (march.present, march.absent, march.unreported, march.payable) == (
+        29,
+        1,
+        [],
+        "1450.00",
     )
-    end = lapse_instant(date(2026, 11, 2))
-    warning = lapse_instant(date(2026, 10, 3))
+    warning = lapse_instant(date(2026, 10, 2))  # 30 days before the last funded day
     report = timers.sweep(pctx, warning)
     assert report.fired == 1 and state(pctx, reference) == "placed"  # the 30-day warning
     timers.sweep(pctx, end)
     assert state(pctx, reference) == "ended"
     (ended,) = reservations(pctx)
-    days = (date(2026, 11, 2) - date(2026, 3, 2)).days + 1  # 246, the last funded day included
-    assert ended.left_on == date(2026, 11, 3)
-    assert ended.committed == Decimal("50.00") * (days - 1)
+    assert ended.left_on == date(2026, 11, 2)
+    assert ended.committed == Decimal("50.00") * 29  # March's days of presence, no more
     with pctx.uow() as uow:
         count = uow.session.scalar(select(func.count()).select_from(Presence))
-    assert count == days
+    assert count == 30  # what the facility reported; nothing is filled in
+    assert budget.figures(pctx, 2026)[1].spent == Decimal("1450.00")
     templates = _notice_templates(pctx)
     assert "avviso_fine_finanziamento" in templates
+
+
+def test_a_monthly_return_covers_the_month_within_the_stay(pctx: Context) -> None:
+    """`misure placement presence REF --month`: the month's days from the entry to today and
+    never past the last funded day (art. 13 co. 5, art. 11 co. 4 D.M. 128/2025)."""
+    clock = clock_of(pctx)
+    reference = queued(pctx)
+    reallocation.reallocate(pctx)
+    placements.record_decision(
+        pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
+    )
+    clock.advance(timedelta(days=8))  # enters on 10 March: funded until 9 November
+    placements.record_entry(pctx, reference, True, "struttura")
+    clock.instant = datetime(2026, 4, 15, 9, 0, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="no day of the stay"):
+        placements.record_month_presence(pctx, reference, 2026, 2, set())
+    with pytest.raises(InvalidInput, match="absence falls outside"):
+        placements.record_month_presence(pctx, reference, 2026, 3, {date(2026, 3, 9)})
+    # April so far, today included: 1-15 April; March was never returned.
+    april = placements.record_month_presence(pctx, reference, 2026, 4, {date(2026, 4, 2)})
+    assert (april.start, april.end, april.recorded) == (date(2026, 4, 1), date(2026, 4, 15), 15)
+    march_days = [date(2026, 3, 10) + timedelta(days=n) for n in range(22)]
+    assert (april.present, april.absent, april.unreported) == (14, 1, march_days)
+    assert april.payable == "700.00"
+    march = placements.record_month_presence(pctx, reference, 2026, 3, set())
+    assert (march.start, march.end, march.recorded) == (date(2026, 3, 10), date(2026, 3, 31), 22)
+    assert (march.present, march.unreported, march.payable) == (36, [], "1800.00")
+    # Returning a month again corrects it.
+    again = placements.record_month_presence(pctx, reference, 2026, 3, {date(2026, 3, 10)})
+    assert (again.present, again.absent, again.payable) == (35, 2, "1750.00")
+    with pytest.raises(InvalidInput, match="not a month"):
+        placements.record_month_presence(pctx, reference, 2026, 13, set())
+
+
+def test_days_nobody_reported_before_the_exit_are_not_paid(pctx: Context) -> None:
+    """The facility reports 10-19 March; the person leaves on 25 March: 20-24 March are
+    unreported, not paid (art. 13 co. 5 D.M. 128/2025), and no presence is accepted after."""
+    clock = clock_of(pctx)
+    reference = queued(pctx)
+    reallocation.reallocate(pctx)
+    placements.record_decision(
+        pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
+    )
+    clock.advance(timedelta(days=8))  # enters on 10 March
+    placements.record_entry(pctx, reference, True, "struttura")
+    clock.advance(timedelta(days=15))  # 25 March
+    summary = placements.record_presence(
+        pctx, reference, date(2026, 3, 10), date(2026, 3, 19), {date(2026, 3, 12)}
+    )
+    unreported = [date(2026, 3, 20) + timedelta(days=n) for n in range(5)]
+    assert (summary.present, summary.absent, summary.unreported) == (9, 1, unreported)
+    placements.record_exit(pctx, reference, date(2026, 3, 25), "struttura")
+    (ended,) = reservations(pctx)
+    assert ended.committed == Decimal("50.00") * 9
+    with pctx.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Presence)) == 10
+    with pytest.raises(TransitionNotAllowed, match="placed"):
+        placements.record_month_presence(pctx, reference, 2026, 3, set())
+
+
+def test_the_dashboard_counts_the_days_of_current_stays_nobody_reported(pctx: Context) -> None:
+    """Up to yesterday, never past the last funded day: not paid until reported present (art.
+    13 co. 5 D.M. 128/2025)."""
+    clock = clock_of(pctx)
+    reference = queued(pctx)
+    reallocation.reallocate(pctx)
+    placements.record_decision(
+        pctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "cancelleria"
+    )
+    clock.advance(timedelta(days=8))  # enters on 10 March
+    placements.record_entry(pctx, reference, True, "struttura")
+    clock.advance(timedelta(days=10))  # 20 March: 10-14 reported, 15-19 not, today still open
+    placements.record_presence(pctx, reference, date(2026, 3, 10), date(2026, 3, 14), set())
+    boards = {board.office: board for board in inspection.dashboards(pctx)}
+    assert (boards["UIEPE-TO"].occupied, boards["UIEPE-TO"].unreported) == (1, 5)
+    assert boards["UIEPE-RM"].unreported == 0
+    markdown = inspection.dashboard_markdown(boards["UIEPE-TO"], date(2026, 3, 20))
+    assert "non rilevati dalla struttura fino a ieri" in markdown and ": 5" in markdown
 
 
 def test_quarterly_monitoring_stops_new_applications_near_the_national_limit(
@@ -356,17 +457,18 @@ def test_quarterly_monitoring_stops_new_applications_near_the_national_limit(
     assert first.national.allocated == Decimal("24000.00")
     queued(pctx)
     queued(pctx, "CC-RM", COURT_RM)
-    # TO commits 12,300; RM cannot: 60 x 246 = 14,760 > 9,600.
+    # TO commits 12,250; RM cannot: 60 x 245 = 14,700 > 9,600.
     assert [a.office for a in reallocation.reallocate(pctx).attested] == ["UIEPE-TO"]
-    # Nationally 11,700 is left, less than a stay at the cheapest rate in force (50 x 246).
+    # Nationally 11,750 is left, less than a stay at the cheapest rate in force (50 x 245).
     second = budget.monitor(pctx, 2026, 2)
-    assert second.national.projected == Decimal("12300.00")
+    assert second.national.projected == Decimal("12250.00")
     assert second.national.waiting == 1
     assert second.stop is not None and "insufficiente" in second.stop
     assert len(budget.monitoring_reports(pctx, 2026, 2)) == 3  # two UIEPEs and the nation
     filed = placements.file_application(pctx, "CC-TO", COURT_TO, "istituto")
     placements.director_review(pctx, filed.reference, ASSESSMENT, "direttore")
-    assert placements.intake(pctx, filed.reference, "uiepe").to_state == "refused"
+    with pytest.raises(GuardFailed, match="insufficiente"):
+        placements.intake(pctx, filed.reference, "uiepe")
     # Monitoring the same quarter again keeps its reports.
     budget.monitor(pctx, 2026, 2)
     assert len(budget.monitoring_reports(pctx, 2026, 2)) == 3
@@ -442,12 +544,19 @@ def test_the_cost_statement_shows_days_of_presence_times_the_rate(pctx: Context)
     placements.record_presence(
         pctx, reference, date(2026, 3, 2), date(2026, 3, 21), {date(2026, 3, 7)}
     )
-    placements.record_exit(pctx, reference, date(2026, 3, 22), "struttura")
+    clock.advance(timedelta(days=2))  # 24 March: 22 and 23 March were never reported
+    placements.record_exit(pctx, reference, date(2026, 3, 24), "struttura")
     placements.close(pctx, reference, "uiepe")
     notices.render_pending_notices(pctx, notices.Office("-", "Roma"))
     (statement,) = [
         d for d in notices.document_for(pctx, reference) if d.template == "prospetto_spese"
     ]
-    text = _pdf_text(statement.pdf)
+    text = " ".join(_pdf_text(statement.pdf).split())
     assert "art. 14" in text
-    assert "19" in text and "€ 950,00" in text  # 19 days of presence x € 50,00
+    assert "Giornate di effettiva presenza 19" in text
+    assert "19 giornate × € 50,00 = € 950,00" in text  # unreported days are not paid
+    assert "Giornate di assenza 1 (7 marzo 2026)" in text
+    assert (
+        "Giorni non rilevati dalla struttura (non liquidati) 2 (22 marzo 2026; 23 marzo 2026)"
+        in text
+    )

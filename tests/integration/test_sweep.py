@@ -183,6 +183,7 @@ def test_a_write_that_fails_in_the_database_rolls_back_only_itself(
                 legal_basis="x",
                 idempotency_key=f"timer:{poisoned.id}",
                 occurred_at=DUE,
+                effective_at=DUE,
             )
         )
     report = timers.sweep(ctx, DUE, mode=mode)

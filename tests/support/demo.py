@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pydantic import Field
+
 from machines.calendar import TermRule, Unit
-from machines.spec import CaseMachine, Guard, GuardInput, Reminder, Term, Transition
+from machines.spec import CaseMachine, Guard, GuardInput, Payload, Reminder, Term, Transition
 
 
 class Demo(StrEnum):
@@ -20,6 +22,21 @@ class Demo(StrEnum):
     REJECTED = "rejected"
     LAPSED = "lapsed"
     CLOSED = "closed"
+
+
+class Opening(Payload):
+    eligible: bool = False
+    explode: bool = False  # makes the lapse guard crash: the sweep's incidents
+    prison: str | None = Field(None, max_length=40)
+
+
+class Filing(Payload):
+    protocol: str | None = Field(None, max_length=40)
+    note: str | None = Field(None, max_length=200)
+
+
+class Rejection(Payload):
+    n: int | None = None
 
 
 def _has_protocol(given: GuardInput) -> str | None:
@@ -44,6 +61,7 @@ MACHINE = CaseMachine(
     prefix="DEM",
     states=Demo,
     initial=Demo.DRAFT,
+    opening=Opening,
     transitions=(
         Transition(
             "file",
@@ -52,6 +70,7 @@ MACHINE = CaseMachine(
             "art. 1 demo",
             guards=(Guard("has_protocol", _has_protocol, "art. 1 co. 2 demo"),),
             records=("protocol",),
+            schema=Filing,
         ),
         Transition("review", (Demo.FILED,), Demo.UNDER_REVIEW, "art. 2 demo"),
         Transition("suspend", (Demo.UNDER_REVIEW,), Demo.ON_HOLD, "art. 2 co. 2 demo"),
@@ -71,6 +90,7 @@ MACHINE = CaseMachine(
             "art. 4 demo",
             notices=("notifica_cambio_stato",),
             signals=("reallocate",),
+            schema=Rejection,
         ),
         Transition(
             "lapse",

@@ -68,6 +68,7 @@ def _seed(
                         "legal_basis": "seed",
                         "idempotency_key": None,
                         "occurred_at": opened,
+                        "effective_at": opened,
                     }
                     for case_id in ids
                 ],

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from machines.calendar import add_months
 from machines.funding import (
     euros,
-    funded_days,
     income_refusal,
     income_threshold,
     split_pro_rata,
@@ -85,30 +83,7 @@ def test_a_split_adds_up_to_the_cent_and_is_proportional(
             assert parts[key] == 0
 
 
-def test_paid_days_exclude_absences_and_the_leaving_day() -> None:
-    entry, leaving = date(2026, 3, 2), date(2026, 3, 12)
-    absences = [date(2026, 3, 5), date(2026, 3, 6), date(2026, 3, 20)]  # the last is after exit
-    assert funded_days(entry, leaving, add_months(entry, 8), absences) == 10 - 2
+def test_a_stay_costs_its_days_of_presence_times_the_rate() -> None:
     assert stay_cost(8, Decimal("55.50")) == Decimal("444.00")
-
-
-def test_a_stay_beyond_eight_months_is_paid_up_to_the_limit_only() -> None:
-    entry, last_funded_day = date(2026, 1, 31), date(2026, 9, 30)
-    assert funded_days(entry, date(2027, 1, 31), last_funded_day) == 243  # 31/01 to 30/09
-    assert funded_days(entry, date(2026, 2, 10), last_funded_day) == 10  # left earlier
-
-
-@given(
-    entry=st.dates(min_value=date(2025, 8, 1), max_value=date(2030, 1, 1)),
-    length=st.integers(min_value=0, max_value=400),
-    absent=st.sets(st.integers(min_value=-10, max_value=410), max_size=30),
-)
-def test_paid_days_never_exceed_the_stay_nor_the_limit(
-    entry: date, length: int, absent: set[int]
-) -> None:
-    leaving = entry + timedelta(days=length)
-    limit = add_months(entry, 8) - timedelta(days=1)
-    absences = [entry + timedelta(days=offset) for offset in absent]
-    paid = funded_days(entry, leaving, limit, absences)
-    assert 0 <= paid <= min(length, (limit - entry).days + 1)
-    assert paid == funded_days(entry, leaving, limit, absences + absences)  # a day counts once
+    with pytest.raises(ValueError):
+        stay_cost(-1, Decimal("55.50"))

@@ -53,7 +53,8 @@ EVERYTHING: dict[str, Any] = {
     "reason": "documentazione incompleta",
     "convention": "CONV-7",
     "place": "FAC-7/3",
-    "decided_on": "2026-03-20",
+    "decided_on": "2026-03-01",
+    "court": "Tribunale di sorveglianza di Roma",
     "commitment_signed": True,
     "entered_on": "2026-03-25",
     "left_on": "2026-09-01",
@@ -61,6 +62,7 @@ EVERYTHING: dict[str, Any] = {
 
 
 def given(state: Placement, payload: dict[str, Any], **data: Any) -> GuardInput:
+    data = {"court": "Tribunale di sorveglianza di Roma", **data}
     return GuardInput(CaseView("ATT-2026-000001", state.value, data), payload, NOW)
 
 
@@ -126,12 +128,16 @@ def test_attestation_validity_runs_across_the_transmission_and_funding_warns_30_
     assert validity.rule.due_at(date(2026, 12, 31)) == lapse_instant(date(2027, 2, 28))
     (stay,) = MACHINE.terms_of(S.PLACED)
     (warning,) = MACHINE.reminders_of(stay)
-    assert stay.rule.due_at(date(2026, 3, 25)) == lapse_instant(date(2026, 11, 25))
-    assert warning.due_at(stay, date(2026, 3, 25)) == lapse_instant(date(2026, 10, 26))
+    # Entering on 25 March, the first paid day, the last funded day is 24 November (art. 11
+    # co. 4 D.M. 128/2025); the warning comes 30 days before it.
+    assert stay.rule.due_at(date(2026, 3, 25)) == lapse_instant(date(2026, 11, 24))
+    assert warning.due_at(stay, date(2026, 3, 25)) == lapse_instant(date(2026, 10, 25))
 
 
 def test_freeing_a_place_or_joining_the_queue_signals_a_reallocation() -> None:
     signalling = {t.trigger for t in MACHINE.transitions if "reallocate" in t.signals}
-    assert signalling == {"admit", "reject", "lapse", "leave", "funding_end", "withdraw"}
+    assert signalling == {"reject", "lapse", "leave", "funding_end", "withdraw"}
+    # Joining the queue waits for the scheduled run, which serves the queue in protocol order.
+    assert {t.trigger for t in MACHINE.transitions if t.signals == ("queue",)} == {"admit"}
     pending_withdrawal = MACHINE.fire("withdraw", given(S.QUEUED, {}))
     assert pending_withdrawal.transition.signals == ()  # no place was held yet

@@ -51,6 +51,7 @@ def case_context(trigger: str = "rilascio dell'attestazione", **changes: Any) ->
             "trigger": trigger,
             "sequence": 5,
             "occurred_at": ISSUED_AT,
+            "effective_at": ISSUED_AT,
             "legal_basis": "art. 12 co. 4 e 6, art. 13 co. 6 D.M. 128/2025",
         },
         "uiepe": {
@@ -294,13 +295,16 @@ def test_avviso_fine_finanziamento_gives_the_last_funded_day() -> None:
 
 def ended() -> dict[str, Any]:
     """The stay ended with the exit on 1 October 2027: 15 March - 30 September 2027 is 200
-    days; two of absence leave 198 of presence."""
+    days; two of absence and two the facility never reported leave 196 of presence (art. 13
+    co. 5: only those are paid)."""
     context = placed(uscita=date(2027, 10, 1))
     context["presenze"] = {
-        "giorni": 198,
+        "giorni": 196,
         "assenze": 2,
         "giorni_assenza": [date(2027, 5, 1), date(2027, 8, 15)],
-        "importo": Decimal("52.30") * 198,
+        "non_rilevati": 2,
+        "giorni_non_rilevati": [date(2027, 9, 29), date(2027, 9, 30)],
+        "importo": Decimal("52.30") * 196,
     }
     return context
 
@@ -314,10 +318,11 @@ def test_prospetto_spese_shows_days_rate_and_amount() -> None:
         "Ingresso in struttura 15 marzo 2027",
         "Uscita dalla struttura 1 ottobre 2027",
         "Fine del periodo finanziato 14 novembre 2027",
-        "Giornate di effettiva presenza 198",
+        "Giornate di effettiva presenza 196",
         "Giornate di assenza 2 (1 maggio 2027; 15 agosto 2027)",
-        "198 giornate × € 52,30 = € 10.355,40",
-        "Importo delle spese di permanenza € 10.355,40",
+        "Giorni non rilevati dalla struttura (non liquidati) 2 (29 settembre 2027; 30 settembre",
+        "196 giornate × € 52,30 = € 10.250,80",
+        "Importo delle spese di permanenza € 10.250,80",
         "art. 14",
         "parte VII del D.P.R. 30 maggio 2002, n. 115",
         "art. 13 co. 5",

@@ -34,6 +34,7 @@ def notice_context(**changes: Any) -> dict[str, Any]:
             "trigger": "grant",
             "sequence": 4,
             "occurred_at": EVENT_AT,
+            "effective_at": EVENT_AT,
             "legal_basis": "art. 3 demo",
         },
     }
