@@ -21,12 +21,14 @@ from sqlalchemy.engine import make_url
 from bench import loadgen
 from bench.apiserver import ApiServer
 from machines.calendar import rome_date
-from machines.registry import load_machines
 from services import registry, schema
 from services.clock import FixedClock
 from services.context import Context
+from services.placements.procedure import MODULES as PLACEMENTS
 from storage.database import make_engine
-from storage.models import Application, Case, CaseEvent
+from storage.models import Case, CaseEvent
+from storage.placements.models import Application
+from storage.placements.repository import PlacementRepository
 from tests.support.placements import COURT_TO, load_reference
 
 RATE, SECONDS = 200, 30
@@ -39,7 +41,7 @@ def seed_at_court(ctx: Context, count: int) -> list[str]:
     now = ctx.clock.now()
     today = rome_date(now)
     with ctx.uow() as uow:
-        prison = uow.placements.prison("CC-TO")
+        prison = PlacementRepository.of(uow).prison("CC-TO")
         assert prison is not None
         references = [f"ATT-{today.year}-{n:06d}" for n in range(500_001, 500_001 + count)]
         data = {"prison": "CC-TO", "court": COURT_TO, "filed_on": today.isoformat()}
@@ -113,7 +115,7 @@ def _measure(url: str, workers: int, folder: Path, label: str) -> None:
     db = make_engine(url)
     schema.upgrade(db)
     now = datetime.now(UTC)
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(now))
+    ctx = Context.build(db, FixedClock(now), PLACEMENTS)
     load_reference(ctx, years=(now.year - 1, now.year))
     references = seed_at_court(ctx, RATE * (WARMUP + SECONDS))
     token = registry.issue_token(ctx, COURT_TO).token

@@ -32,7 +32,6 @@ class ApiServer:
         self.env = {
             **{k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
             "MISURE_DATABASE_URL": database_url,
-            "MISURE_MACHINE_MODULES": '["machines.placement"]',
             "PYTHONPATH": str(ROOT),
             **(env or {}),
         }

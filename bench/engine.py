@@ -41,7 +41,6 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from bench.baselines import floor_rate, spiff_rate, spiff_transition_rate
-from machines.registry import load_machines
 from services.clock import FixedClock
 from services.context import Context
 from services.engine import fire
@@ -264,7 +263,9 @@ def transitions_seconds(url: str, n: int, tick: Tick) -> float:
     engine = make_engine(url)
     references = seed_filed_cases(engine, n, OPENED)
     settle(url)
-    ctx = Context(engine, load_machines(DEMO_MODULES), FixedClock(OPENED + timedelta(days=1)))
+    ctx = Context.build(
+        engine, FixedClock(OPENED + timedelta(days=1)), machine_modules=DEMO_MODULES
+    )
     start = time.perf_counter()
     for done, reference in enumerate(references, 1):
         fire(ctx, reference, "review", "bench")
@@ -305,7 +306,7 @@ def sweeper(
 ) -> tuple[float, float, SweepReport]:
     """One sweeper process: connect, wait for the others, sweep until nothing is due."""
     engine = make_engine(url)
-    ctx = Context(engine, load_machines(DEMO_MODULES), FixedClock(DUE))
+    ctx = Context.build(engine, FixedClock(DUE), machine_modules=DEMO_MODULES)
     with engine.connect():
         pass  # the pool holds a live connection before the clock starts
     barrier.wait(timeout=BARRIER_TIMEOUT)

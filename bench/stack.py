@@ -44,7 +44,6 @@ class Stack:
         self.env = {
             **os.environ,
             "MISURE_DATABASE_URL": self.database_url,
-            "MISURE_MACHINE_MODULES": '["machines.placement"]',
             "PREFECT_HOME": str(folder / "prefect"),
             "PREFECT_API_URL": self.api_url,
             "PYTHONPATH": str(ROOT),
@@ -142,7 +141,8 @@ def rejectable(url: str) -> list[tuple[str, str, str]]:
     from sqlalchemy import select
 
     from storage.database import make_engine
-    from storage.models import Application, Case, Timer
+    from storage.models import Case, Timer
+    from storage.placements.models import Application
 
     soon = datetime.now(UTC) + timedelta(hours=1)
     db = make_engine(url)

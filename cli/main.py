@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from cli import api as api_cli
-from cli import placements as placements_cli
 from cli import stack as stack_cli
 from cli.common import (
     ActorOption,
@@ -40,9 +39,10 @@ from cli.common import (
     timer_json,
 )
 from machines.calendar import ROME, TermRule, Unit, is_holiday
-from services import engine, notices, reallocation, schema, timers
+from services import engine, notices, schema, timers
 from services.context import Context
 from services.errors import InvalidInput
+from services.procedure import attribute, load_procedures
 from services.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -56,12 +56,11 @@ app.add_typer(notices_app, name="notices")
 app.add_typer(case_app, name="case")
 app.add_typer(timers_app, name="timers")
 app.add_typer(terms_app, name="terms")
-app.add_typer(placements_cli.ref_app, name="ref")
-app.add_typer(placements_cli.placement_app, name="placement")
-app.add_typer(placements_cli.budget_app, name="budget")
-app.command("simulate")(placements_cli.simulate)
 app.command("stack")(stack_cli.stack)
 app.add_typer(api_cli.api_app, name="api")
+for procedure in load_procedures(Settings().procedures):  # each adds its actors' commands
+    if procedure.cli is not None:
+        attribute(procedure.cli)(app)
 
 
 # db ------------------------------------------------------------------------------------------
@@ -71,7 +70,7 @@ def db_upgrade(as_json: JsonOption = False) -> None:
     with refusals(as_json):
         settings = Settings()
         ctx = make_context()
-        revision = schema.upgrade(ctx.db)
+        revision = schema.upgrade(ctx.db, ctx.migration_folders, ctx.table_modules)
     if as_json:
         emit({"revision": revision, "database": redacted(settings.database_url)})
     else:
@@ -273,25 +272,29 @@ def work(
     every: Annotated[float, typer.Option(min=1, help="Seconds between rounds.")] = 60,
     batch: Annotated[int, typer.Option(min=1, help="Timers claimed per batch.")] = 500,
 ) -> None:
-    """Every few seconds, fire due timers, serve the queues whose places were freed and render
-    pending notices, until interrupted (the embedded scheduler; Prefect deployments take this
-    over on a server)."""
+    """Every few seconds, fire due timers, serve the procedures' signals (freed places
+    reassigned) and render pending notices, until interrupted (the embedded scheduler;
+    Prefect deployments take this over on a server)."""
     ctx = make_context()
     office = _office()
-    out.print(f"firing timers, reallocating and rendering notices every {every:g} s; Ctrl-C stops")
+    out.print(
+        f"firing timers, serving signals and rendering notices every {every:g} s; Ctrl-C stops"
+    )
     try:
         while True:
             with refusals():
                 swept = timers.sweep(ctx, ctx.clock.now(), batch=batch)
-                reallocated = reallocation.reallocate_signalled(ctx)
-                # and every queue, for places that appeared without a signal (a new convention)
-                reallocated.attested += reallocation.reallocate(ctx).attested
+                served = {  # every procedure's signals, whether this round's or left pending
+                    topic: len(handler.run(ctx))
+                    for procedure in ctx.procedures
+                    for topic, handler in procedure.signals.items()
+                }
                 rendered = notices.render_pending_notices(ctx, office)
-            if swept.handled or reallocated.attested or rendered.handled:
+            if swept.handled or any(served.values()) or rendered.handled:
                 out.print(
                     f"{rome(ctx.clock.now())}: timers {swept.fired} fired, "
                     f"{swept.cancelled} cancelled, {swept.retried} to retry, {swept.failed} "
-                    f"failed; {len(reallocated.attested)} attested; notices "
+                    f"failed; signals served {served}; notices "
                     f"{rendered.rendered} rendered, {rendered.failed} failed"
                 )
             time.sleep(every)

@@ -19,14 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from cli.common import Refused, out, redacted, refusals
-from machines.calendar import rome_date
-from machines.registry import load_machines
-from services import schema, simulation
+from services import schema
 from services.clock import FixedClock
 from services.context import Context
+from services.procedure import attribute, load_procedures
 from services.settings import Settings
 from storage.database import make_engine
-from storage.models import Case, Office
+from storage.models import Case, Timer
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -75,7 +74,8 @@ def _serve(
     _wait_healthy(f"http://127.0.0.1:{port}/api/health", children[0])
     _wait_healthy(f"http://127.0.0.1:{port}/", children[0])  # the UI, once its files are ready
     _run(["work-pool", "create", "misure", "--type", "process", "--overwrite"], env)
-    _run(["--no-prompt", "deploy", "--all", "--prefect-file", str(ROOT / "prefect.yaml")], env)
+    merged = _deployments(Path(env["PREFECT_HOME"]).parent / "prefect.yaml")
+    _run(["--no-prompt", "deploy", "--all", "--prefect-file", str(merged)], env)
     for n in range(1, workers + 1):
         worker = ["worker", "start", "--pool", "misure", "--name", f"misure-worker-{n}"]
         if worker_limit is not None:
@@ -130,29 +130,48 @@ def _environment(port: int) -> dict[str, str]:
 
 
 def _prepare(database: str, demo: bool) -> None:
+    """Migrate; into an empty database (no case yet), load each procedure's demo."""
     db = make_engine(database)
     try:
-        schema.upgrade(db)
+        clock = FixedClock(datetime.now(UTC))
+        ctx = Context.from_settings(Settings(), clock, db)
+        schema.upgrade(db, ctx.migration_folders, ctx.table_modules)
         with db.connect() as connection:
-            empty = not connection.scalar(select(func.count()).select_from(Office))
+            empty = not connection.scalar(select(func.count()).select_from(Case))
         if demo and empty:
-            today = rome_date(datetime.now(UTC))
-            clock = FixedClock(datetime.now(UTC))
-            ctx = Context(db=db, machines=load_machines(Settings().machine_modules), clock=clock)
-            out.print("loading the demo: 90 days of fictional applications for eleven UIEPEs")
-            report = simulation.load_demo(ctx, clock, today)
-            out.print(f"demo loaded in {report.seconds} s: {report.states}")
+            for procedure in ctx.procedures:
+                if procedure.demo is not None:
+                    out.print(f"loading the demo of {procedure.name}")
+                    out.print(f"demo loaded: {attribute(procedure.demo)(ctx)}")
     finally:
         db.dispose()
 
 
+def _deployments(target: Path) -> Path:
+    """The shared prefect.yaml with the deployments of every configured procedure, written to
+    `target` (entrypoints stay relative to the repository, the flows' working directory)."""
+    import yaml  # Prefect's own dependency
+
+    merged = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    for procedure in load_procedures(Settings().procedures):
+        if procedure.deployments is not None:
+            fragment = yaml.safe_load(procedure.deployments.read_text(encoding="utf-8"))
+            merged["deployments"] += fragment.get("deployments", [])
+    target.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True), "utf-8")
+    return target
+
+
 def _example_case(database: str) -> str | None:
-    """A case waiting for the court, to show in the UI at once."""
+    """A case with a running term, to show in the UI at once."""
     db = make_engine(database)
     try:
         with db.connect() as connection:
             return connection.scalar(
-                select(Case.reference).where(Case.state == "at_court").order_by(Case.id).limit(1)
+                select(Case.reference)
+                .join(Timer, Timer.case_id == Case.id)
+                .where(Timer.status == "pending", Timer.fires.is_not(None))
+                .order_by(Timer.due_at.desc())
+                .limit(1)
             )
     finally:
         db.dispose()

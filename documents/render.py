@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,14 +89,19 @@ def euro(value: Decimal | int | str) -> str:
     return f"€ {sign}{grouped}"
 
 
-ENVIRONMENT = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    undefined=StrictUndefined,
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-ENVIRONMENT.filters.update(data_it=data_it, data_ora_it=data_ora_it, w3c=w3c, euro=euro)
+@lru_cache(maxsize=16)
+def environment(folders: tuple[Path, ...] = ()) -> Environment:
+    """Templates are looked up in `folders` (a procedure's own), then in the shared ones
+    (base.html, the stylesheet, the notices every kind may issue)."""
+    found = Environment(
+        loader=FileSystemLoader([*folders, TEMPLATES]),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    found.filters.update(data_it=data_it, data_ora_it=data_ora_it, w3c=w3c, euro=euro)
+    return found
 
 
 @dataclass(frozen=True)
@@ -105,9 +111,9 @@ class RenderedNotice:
     sha256: str
 
 
-def render_html(template: str, context: Mapping[str, Any]) -> str:
+def render_html(template: str, context: Mapping[str, Any], folders: tuple[Path, ...] = ()) -> str:
     """Render `template` (a name without ".html") with `context`."""
-    return ENVIRONMENT.get_template(f"{template}.html").render(context)
+    return environment(folders).get_template(f"{template}.html").render(context)
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -119,8 +125,10 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
-def render_notice(template: str, context: Mapping[str, Any]) -> RenderedNotice:
+def render_notice(
+    template: str, context: Mapping[str, Any], folders: tuple[Path, ...] = ()
+) -> RenderedNotice:
     """HTML and PDF of a notice; `sha256` is the hex digest of the PDF bytes."""
-    html = render_html(template, context)
+    html = render_html(template, context, folders)
     pdf = html_to_pdf(html)
     return RenderedNotice(html=html, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest())

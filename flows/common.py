@@ -10,7 +10,6 @@ from typing import Any
 from prefect.artifacts import create_table_artifact
 from sqlalchemy import Engine
 
-from machines.registry import load_machines
 from services.clock import Clock, FixedClock, SystemClock
 from services.context import Context
 from services.notices import Office
@@ -30,8 +29,7 @@ def context(now: str | None = None) -> Context:
             raise ValueError(f"now={now!r} needs an offset")
         clock = FixedClock(instant.astimezone(UTC))
     settings = Settings()
-    machines = load_machines(settings.machine_modules)
-    return Context(db=_engine(settings.database_url), machines=machines, clock=clock)
+    return Context.from_settings(settings, clock, _engine(settings.database_url))
 
 
 @cache

@@ -12,7 +12,6 @@ import logging
 import os
 
 from services.context import Context
-from services.signals import HANDLERS, handled
 
 log = logging.getLogger(__name__)
 
@@ -20,19 +19,21 @@ log = logging.getLogger(__name__)
 def act_on_signals(ctx: Context, signals: tuple[str, ...] | list[str], key: str) -> list[str]:
     """Serve each handled topic of `signals`; return what was done, one line each (Italian)."""
     done = []
-    for topic in handled(signals):
-        handler = HANDLERS[topic]
+    for topic in dict.fromkeys(signals):
+        handler = ctx.signal_handler(topic)
+        if handler is None:
+            continue
         run = start_deployment(handler.deployment, f"{topic}:{key}")
         if run is not None:
             done.append(f"{topic}: avviata l'esecuzione {run} di {handler.deployment}")
             continue
         try:
-            handler.run(ctx)
+            rows = handler.run(ctx)
         except Exception as error:  # the change stands; the schedule serves the signal
             log.warning("%s not served at once (%s): the schedule will", topic, error)
             done.append(f"{topic}: non eseguito ora ({error}); lo farà l'esecuzione programmata")
         else:
-            done.append(f"{topic}: eseguito")
+            done.append(f"{topic}: {handler.label or 'eseguito'}: {len(rows)}")
     return done
 
 

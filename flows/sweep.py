@@ -1,5 +1,6 @@
-"""Sweep due timers: lapse attestations, end funded stays, issue reminders; then hand freed
-places on at once (`misure timers sweep` without Prefect)."""
+"""Sweep due timers (attestations lapsing, funded stays ending, reminders); then serve at once
+the signals the fired transitions emitted, through their procedures' handlers (freed places
+reassigned). `misure timers sweep` without Prefect."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 
 from flows.common import context, publish_table
-from services import reallocation, timers
+from services import timers
 
 
 @task(retries=2, retry_delay_seconds=5)
@@ -23,6 +24,7 @@ def sweep_batch(now: str | None, batch: int) -> dict[str, Any]:
         "retried": report.retried,
         "failed": report.failed,
         "incidents": report.incidents,
+        "signals": report.signals,
         "rows": [
             {
                 "pratica": h.reference,
@@ -36,24 +38,15 @@ def sweep_batch(now: str | None, batch: int) -> dict[str, Any]:
 
 
 @task(retries=2, retry_delay_seconds=5)
-def reallocate_signalled(now: str | None) -> list[dict[str, Any]]:
+def serve_signal(now: str | None, topic: str) -> list[dict[str, Any]]:
+    """What the procedure's handler of `topic` did (e.g. the attestations of freed places)."""
     ctx = context(now)
-    return [_attested_row(a) for a in reallocation.reallocate_signalled(ctx).attested]
-
-
-def _attested_row(attested: reallocation.Attested) -> dict[str, Any]:
-    return {
-        "pratica": attested.reference,
-        "UIEPE": attested.office,
-        "protocollo": attested.protocol_number,
-        "struttura": attested.facility,
-        "posto": f"{attested.convention}/{attested.place}",
-        "posto liberato da": attested.reassigned_from or "",
-    }
+    handler = ctx.signal_handler(topic)
+    return [] if handler is None else handler.run(ctx)
 
 
 @flow(name="sweep-due-timers", log_prints=False)
-def sweep_due_timers(now: str | None = None, batch: int = 500) -> dict[str, int]:
+def sweep_due_timers(now: str | None = None, batch: int = 500) -> dict[str, Any]:
     logger = get_run_logger()
     ctx = context(now)
     due = timers.count_due(ctx, ctx.clock.now())
@@ -64,7 +57,13 @@ def sweep_due_timers(now: str | None = None, batch: int = 500) -> dict[str, int]
         logger.error("incident: %s", incident)
     rows = [row for r in results for row in r["rows"]]
     publish_table("sweep-due-timers", rows, "Termini scaduti gestiti in questa esecuzione")
-    attested = reallocate_signalled(now) if totals["fired"] else []
-    publish_table("reallocation", attested, "Posti liberati e riassegnati in ordine di protocollo")
-    logger.info("%d due: %s; %d places reassigned", due, totals, len(attested))
-    return {"due": due, **totals, "attested": len(attested)}
+    served: dict[str, int] = {}
+    for topic in dict.fromkeys(s for r in results for s in r["signals"]):
+        handler = ctx.signal_handler(topic)
+        if handler is None:
+            continue
+        done = serve_signal(now, topic)
+        publish_table(f"signal-{topic}", done, handler.label or topic)
+        served[topic] = len(done)
+    logger.info("%d due: %s; signals served: %s", due, totals, served)
+    return {"due": due, **totals, "served": served}

@@ -1,4 +1,4 @@
-"""A transition just written, as the effects of its kind see it (services/effects.py)."""
+"""A transition just written, as the effects of its procedure see it (services/procedure.py)."""
 
 from __future__ import annotations
 

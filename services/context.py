@@ -1,20 +1,28 @@
-"""What every service needs: the database, the configured machines and the clock."""
+"""What every service needs: the database, the configured procedures and their machines, and
+the clock. Built in one place (`Context.build`, `Context.from_settings`): the CLI, the API, the
+flows, the benchmarks and the tests all start here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from machines.registry import load_machines
 from machines.spec import CaseMachine
+from services.applied import Applied
 from services.clock import Clock
 from services.errors import UnknownKind
+from services.procedure import NoticeContext, Procedure, SignalHandler, load_procedures
 from services.settings import Settings
 from storage.database import make_engine, make_session_factory
+from storage.repository import Repository
 from storage.unit_of_work import UnitOfWork
 
 
@@ -23,13 +31,34 @@ class Context:
     db: Engine
     machines: Mapping[str, CaseMachine]
     clock: Clock
+    procedures: tuple[Procedure, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock) -> Context:
-        return cls(
-            db=make_engine(settings.database_url),
-            machines=load_machines(settings.machine_modules),
-            clock=clock,
+    def build(
+        cls,
+        db: Engine,
+        clock: Clock,
+        procedures: Iterable[str] = (),
+        machine_modules: Iterable[str] = (),
+    ) -> Context:
+        """The context of the procedures declared by the modules `procedures`, and of the bare
+        machines of `machine_modules` (kinds without effects: the engine's own tests)."""
+        loaded = load_procedures(procedures)
+        machines = dict(load_machines(machine_modules))
+        for procedure in loaded:
+            for machine in procedure.machines:
+                if machine.kind in machines:
+                    raise ValueError(f"case kind {machine.kind} is declared twice")
+                machines[machine.kind] = machine
+        return cls(db=db, machines=machines, clock=clock, procedures=loaded)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock, db: Engine | None = None) -> Context:
+        return cls.build(
+            db or make_engine(settings.database_url),
+            clock,
+            settings.procedures,
+            settings.machine_modules,
         )
 
     @cached_property
@@ -44,3 +73,44 @@ class Context:
             return self.machines[kind]
         except KeyError:
             raise UnknownKind(kind, tuple(self.machines)) from None
+
+    # what the procedures plug in ---------------------------------------------------------------
+    def apply_effects(self, repo: Repository, applied: Applied) -> None:
+        """The procedure's effect of the transition just written, in its transaction."""
+        for procedure in self.procedures:
+            effect = procedure.effects.get(applied.kind, {}).get(applied.trigger)
+            if effect is not None:
+                effect(repo, applied)
+
+    def facts(self, repo: Repository, kind: str, case_id: int, now: datetime) -> Mapping[str, Any]:
+        for procedure in self.procedures:
+            if kind in procedure.facts:
+                return procedure.facts[kind](repo, case_id, now)
+        return {}
+
+    def summary(
+        self, repo: Repository, kind: str, case_id: int, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        for procedure in self.procedures:
+            if kind in procedure.summaries:
+                return procedure.summaries[kind](repo, case_id, data)
+        return {}
+
+    def notice_context(self, kind: str) -> NoticeContext | None:
+        found = (p.notice_context[kind] for p in self.procedures if kind in p.notice_context)
+        return next(found, None)
+
+    def signal_handler(self, topic: str) -> SignalHandler | None:
+        return next((p.signals[topic] for p in self.procedures if topic in p.signals), None)
+
+    @property
+    def template_folders(self) -> tuple[Path, ...]:
+        return tuple(p.templates for p in self.procedures if p.templates is not None)
+
+    @property
+    def table_modules(self) -> tuple[str, ...]:
+        return tuple(module for p in self.procedures for module in p.tables)
+
+    @property
+    def migration_folders(self) -> tuple[Path, ...]:
+        return tuple(p.migrations for p in self.procedures if p.migrations is not None)

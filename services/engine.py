@@ -29,7 +29,6 @@ from machines.spec import (
 )
 from services.applied import NOTICE_TOPIC, Applied
 from services.context import Context
-from services.effects import apply_effects, case_facts, case_summary
 from services.errors import (
     DomainError,
     GuardFailed,
@@ -199,7 +198,7 @@ def open_case(
             timers=_timers_starting(machine, None, machine.initial, now),
         )
         case_id, event_id = uow.repo.add_case(kind, reference, attributes, change)
-        apply_effects(uow.repo, applied(case_id, reference, kind, attributes, change, event_id))
+        ctx.apply_effects(uow.repo, applied(case_id, reference, kind, attributes, change, event_id))
         uow.commit()
         return FireResult(
             reference, OPEN_TRIGGER, None, change.to_state, 1, event_id, now, effective_at=now
@@ -347,7 +346,7 @@ def _fire_live(
     term = machine.term_firing(trigger, source)
     if term is not None and timer_id is None:
         raise TransitionNotAllowed(str(TermNotLapsed(trigger, term.name)))
-    facts = case_facts(ctx, uow.repo, live.kind, live.id, now)
+    facts = ctx.facts(uow.repo, live.kind, live.id, now)
     fired = fire_machine_on(machine, live.view(), trigger, payload, now, facts)
     change = build_change(
         machine, fired, actor, payload, idempotency_key, now, live.reference, live.data,
@@ -355,7 +354,7 @@ def _fire_live(
     )  # fmt: skip
     event_id = uow.repo.write_transition(live.id, live.version, change, timer_id)
     effect = applied(live.id, live.reference, live.kind, live.data, change, event_id)
-    apply_effects(uow.repo, effect)
+    ctx.apply_effects(uow.repo, effect)
     live.state, live.version = change.to_state, live.version + 1
     if change.data is not None:
         live.data = change.data
@@ -439,7 +438,7 @@ def describe(ctx: Context, reference: str) -> CaseDetail:
         passed = _passed_terms(machine, case.state, pending, now)
         state = passed[-1].to_state if passed else case.state
         view = CaseView(reference=case.reference, state=state, data=dict(case.data))
-        facts = case_facts(ctx, uow.repo, case.kind, case.id, now)
+        facts = ctx.facts(uow.repo, case.kind, case.id, now)
         return CaseDetail(
             case=case,
             state=state,
@@ -447,7 +446,7 @@ def describe(ctx: Context, reference: str) -> CaseDetail:
             pending_timers=pending,
             passed_terms=passed,
             history=tuple(uow.repo.history(case.id)),
-            facts=case_summary(ctx, uow.repo, case.kind, case.id, dict(case.data)),
+            facts=ctx.summary(uow.repo, case.kind, case.id, dict(case.data)),
         )
 
 
@@ -567,7 +566,7 @@ def judge_guards(
     machine = ctx.machine(case.kind)
     now = ctx.clock.now()
     view = CaseView(reference=case.reference, state=case.state, data=dict(case.data))
-    facts = case_facts(ctx, uow.repo, case.kind, case.id, now)
+    facts = ctx.facts(uow.repo, case.kind, case.id, now)
     try:
         machine.judge_guards(trigger, GuardInput(view, payload, now, facts))
     except GuardRefused as refusal:

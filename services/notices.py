@@ -20,7 +20,6 @@ from documents.render import data_it, render_notice
 from services.applied import NOTICE_TOPIC
 from services.context import Context
 from services.errors import UnknownCase
-from services.notice_data import KIND_CONTEXT
 from storage.models import Document, OutboxMessage
 from storage.repository import Repository
 from storage.unit_of_work import UnitOfWork
@@ -136,10 +135,10 @@ def _render(
             "legal_basis": event.legal_basis,
         },
     }
-    kind_context = KIND_CONTEXT.get(case.kind)
+    kind_context = ctx.notice_context(case.kind)
     if kind_context is not None:
         context.update(kind_context(uow, case, event, now))
-    rendered = render_notice(template, context)
+    rendered = render_notice(template, context, ctx.template_folders)
     return Document(
         outbox_id=message.id,
         event_id=event.id,

@@ -1,7 +1,11 @@
-"""Schema migrations (Alembic, storage/migrations) run on the configured database."""
+"""Schema migrations (Alembic): the shared chain in storage/migrations, and the version folders
+of the procedures that bring their own tables (each a branch of its own), run together on the
+configured database."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -15,27 +19,32 @@ import storage
 MIGRATIONS = Path(storage.__file__).parent / "migrations"
 
 
-def _config() -> Config:
+def _config(folders: Sequence[Path] = (), table_modules: Sequence[str] = ()) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    locations = [MIGRATIONS / "versions", *folders]
+    config.set_main_option("version_locations", os.pathsep.join(str(path) for path in locations))
+    config.attributes["table_modules"] = list(table_modules)
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> str:
-    """Migrate to `revision`; return the revision the database is at afterwards."""
-    config = _config()
+def upgrade(engine: Engine, folders: Sequence[Path] = (), table_modules: Sequence[str] = ()) -> str:
+    """Migrate to the heads of the shared chain and of the procedures' `folders`; return the
+    revisions the database is at afterwards."""
+    config = _config(folders, table_modules)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        command.upgrade(config, "heads")
     return current_revision(engine) or "base"
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return " ".join(sorted(heads)) or None
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None
-    return head
+def head_revision(folders: Sequence[Path] = ()) -> str:
+    heads = ScriptDirectory.from_config(_config(folders)).get_heads()
+    return " ".join(sorted(heads))

@@ -1,20 +1,43 @@
-"""Configuration from the environment (prefix MISURE_)."""
+"""Configuration: the environment (prefix MISURE_) over `misure.toml` at the project's root."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG = Path(__file__).resolve().parent.parent / "misure.toml"
 
 
 class Settings(BaseSettings):
     """`MISURE_DATABASE_URL`: SQLAlchemy URL (default SQLite in var/misure.db; PostgreSQL as
-    `postgresql+psycopg://user@host:5432/db`). `MISURE_MACHINE_MODULES`: JSON list of the modules
-    declaring the case kinds this installation runs. `MISURE_OFFICE_NAME`, `MISURE_OFFICE_PLACE`:
-    who issues the notices, and where they are signed."""
+    `postgresql+psycopg://user@host:5432/db`). `MISURE_PROCEDURES`: JSON list of the modules
+    declaring the procedures this installation runs (default: `misure.toml`).
+    `MISURE_MACHINE_MODULES`: bare machines without a procedure (the engine's tests).
+    `MISURE_OFFICE_NAME`, `MISURE_OFFICE_PLACE`: who issues the notices, and where they are
+    signed."""
 
-    model_config = SettingsConfigDict(env_prefix="MISURE_")
+    model_config = SettingsConfigDict(env_prefix="MISURE_", toml_file=CONFIG)
 
     database_url: str = "sqlite:///var/misure.db"
-    machine_modules: list[str] = Field(default_factory=lambda: ["machines.placement"])
+    procedures: list[str] = Field(default_factory=list)
+    machine_modules: list[str] = Field(default_factory=list)
     office_name: str = "Ufficio interdistrettuale di esecuzione penale esterna"
     office_place: str = "Roma"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)

@@ -18,7 +18,6 @@ from machines.calendar import rome_date
 from machines.spec import CaseMachine, CaseView
 from services.applied import NOTICE_TOPIC
 from services.context import Context
-from services.effects import apply_effects, case_facts
 from services.engine import (
     TIMER_ACTOR,
     applied,
@@ -132,7 +131,7 @@ def _sweep_each(
             try:
                 decided = _decide(ctx, uow.repo, timer, now)
                 if isinstance(decided, Write):
-                    _write(uow.repo, [(timer, decided)])
+                    _write(ctx, uow.repo, [(timer, decided)])
                 else:
                     _without_move(uow.repo, timer, decided, now)
                 uow.commit()
@@ -185,7 +184,7 @@ def _sweep_batched(
                 cancelled += 1
             else:
                 reminded += 1
-        written, write_failures = _write_isolated(uow, decided, now, max_attempts, report)
+        written, write_failures = _write_isolated(ctx, uow, decided, now, max_attempts, report)
         uow.commit()
     fired = len(written)
     for timer, write in decided:
@@ -216,6 +215,7 @@ def _one_per_case(claimed: list[DueTimer]) -> list[DueTimer]:
 
 
 def _write_isolated(
+    ctx: Context,
     uow: UnitOfWork,
     decided: list[tuple[DueTimer, Write]],
     now: datetime,
@@ -226,7 +226,7 @@ def _write_isolated(
     writes)."""
     try:
         with uow.session.begin_nested():
-            return _write(uow.repo, decided), 0
+            return _write(ctx, uow.repo, decided), 0
     except Exception:
         pass  # one of them is bad: find it, each write under its own savepoint
     written: set[int] = set()
@@ -234,7 +234,7 @@ def _write_isolated(
     for timer, write in decided:
         try:
             with uow.session.begin_nested():
-                written |= _write(uow.repo, [(timer, write)])
+                written |= _write(ctx, uow.repo, [(timer, write)])
         except VersionConflict:
             continue  # its case moved since the claim: the timer stays pending
         except Exception as error:
@@ -243,7 +243,7 @@ def _write_isolated(
     return written, failed
 
 
-def _write(repo: Repository, decided: list[tuple[DueTimer, Write]]) -> set[int]:
+def _write(ctx: Context, repo: Repository, decided: list[tuple[DueTimer, Write]]) -> set[int]:
     """Write the firings (one statement on PostgreSQL) and apply their kinds' effects; return
     the ids of the cases written. A single firing whose case moved raises `VersionConflict`."""
     written = repo.write_transitions([write for _, write in decided])
@@ -251,7 +251,7 @@ def _write(repo: Repository, decided: list[tuple[DueTimer, Write]]) -> set[int]:
         raise VersionConflict(decided[0][1].case_id)
     for timer, write in decided:
         if write.case_id in written:
-            apply_effects(
+            ctx.apply_effects(
                 repo,
                 applied(
                     timer.case_id,
@@ -286,7 +286,7 @@ def _decide(
         return _reminder_notice(machine, timer)
     payload = timer_payload(timer.name, timer.due_at, timer.legal_basis)
     view = CaseView(reference=timer.reference, state=timer.case_state, data=timer.data)
-    facts = case_facts(ctx, repo, timer.kind, timer.case_id, now)
+    facts = ctx.facts(repo, timer.kind, timer.case_id, now)
     fired = fire_machine_on(machine, view, timer.fires, payload, now, facts)
     change = build_change(
         machine,

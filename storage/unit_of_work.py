@@ -8,7 +8,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import is_postgresql, make_session_factory, writer_lock
-from storage.placements import PlacementRepository
 from storage.registry import RegistryRepository
 from storage.repository import Repository
 
@@ -32,10 +31,6 @@ class UnitOfWork:
     @property
     def repo(self) -> Repository:
         return Repository(self.session, self.postgresql)
-
-    @property
-    def placements(self) -> PlacementRepository:
-        return PlacementRepository(self.session, self.postgresql)
 
     @property
     def registry(self) -> RegistryRepository:

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from machines.registry import load_machines
 from services.clock import FixedClock
 from services.context import Context
 from services.schema import upgrade
@@ -86,4 +85,4 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def ctx(db: Engine, clock: FixedClock) -> Context:
-    return Context(db=db, machines=load_machines(DEMO_MODULES), clock=clock)
+    return Context.build(db, clock, machine_modules=DEMO_MODULES)

@@ -1,6 +1,10 @@
-"""Alembic environment: runs on the connection `misure db upgrade` hands over, or on the URL."""
+"""Alembic environment: runs on the connection `misure db upgrade` hands over (with the table
+modules of the configured procedures), or on the URL for Alembic's own commands."""
 
 from __future__ import annotations
+
+import os
+from importlib import import_module
 
 from alembic import context
 from sqlalchemy import Connection
@@ -9,6 +13,11 @@ from storage.database import make_engine
 from storage.models import Base
 
 config = context.config
+for module in (
+    config.attributes.get("table_modules")
+    or (config.get_main_option("table_modules") or "").split()
+):
+    import_module(module)
 
 
 def _run(connection: Connection) -> None:
@@ -27,9 +36,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from services.settings import Settings
-
-    url = config.get_main_option("sqlalchemy.url") or Settings().database_url
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get(
+        "MISURE_DATABASE_URL", "sqlite:///var/misure.db"
+    )
     engine = make_engine(url)
     with engine.connect() as fresh:
         _run(fresh)

@@ -17,12 +17,12 @@ from dateutil.relativedelta import relativedelta
 
 from bench.apiserver import ApiServer
 from machines.calendar import rome_date
-from machines.registry import load_machines
-from services import engine, reallocation, registry, timers
+from services import engine, registry, timers
 from services.clock import FixedClock
 from services.context import Context
+from services.placements import reallocation
 from storage.database import make_engine
-from tests.support.placements import COURT_RM, COURT_TO, load_reference, queued
+from tests.support.placements import COURT_RM, COURT_TO, PLACEMENTS, load_reference, queued
 
 
 def now() -> datetime:
@@ -34,7 +34,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[ApiServer, Conte
     """The API serving a database with the reference data, and the services' context on it
     (its clock at the real instant: the server's clock is the system's)."""
     db = make_engine(database_url)
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(now()))
+    ctx = Context.build(db, FixedClock(now()), PLACEMENTS)
     load_reference(ctx, years=(rome_date(now()).year - 1, rome_date(now()).year))
     with ApiServer(database_url, tmp_path / "api.log") as server:
         yield server, ctx
@@ -190,7 +190,7 @@ def test_a_decision_racing_the_lapse_timer_has_exactly_one_outcome(
     postgres_url: str, tmp_path: Path
 ) -> None:
     db = make_engine(postgres_url)
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(now()))
+    ctx = Context.build(db, FixedClock(now()), PLACEMENTS)
     load_reference(ctx, years=(rome_date(now()).year - 1, rome_date(now()).year))
     token = registry.issue_token(ctx, COURT_TO).token
     outcomes = []

@@ -16,12 +16,12 @@ from pathlib import Path
 from api.app import create_app
 from bench.apiserver import ApiServer
 from bench.stack import ROOT
-from machines.registry import load_machines
-from services import reallocation, registry
+from services import registry
 from services.clock import FixedClock
 from services.context import Context
+from services.placements import reallocation
 from storage.database import make_engine
-from tests.support.placements import COURT_TO, load_reference, queued
+from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
 
 SCHEMA = ROOT / "docs" / "openapi.json"
 ST = str(Path(sys.executable).with_name("st"))
@@ -38,7 +38,7 @@ def test_generated_requests_get_no_5xx_and_only_documented_answers(
 ) -> None:
     db = make_engine(sqlite_url)
     now = datetime.now(UTC)
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(now))
+    ctx = Context.build(db, FixedClock(now), PLACEMENTS)
     load_reference(ctx, years=(now.year - 1, now.year))
     for _ in range(3):
         queued(ctx)

@@ -17,7 +17,6 @@ AT = "2026-03-02T10:00:00+01:00"
 @pytest.fixture
 def pcli(tmp_path: Path) -> Cli:
     runner = Cli(f"sqlite:///{tmp_path / 'cli.db'}")
-    runner.env["MISURE_MACHINE_MODULES"] = '["machines.placement"]'
     runner.run("db", "upgrade")
     (tmp_path / "reference.json").write_text(json.dumps(REFERENCE), encoding="utf-8")
     (tmp_path / "assessment.json").write_text(json.dumps(ASSESSMENT), encoding="utf-8")

@@ -18,13 +18,21 @@ from sqlalchemy import Engine
 
 from bench.apiserver import ApiServer
 from machines.calendar import rome_date
-from machines.registry import load_machines
-from services import budget, engine, placements, reallocation, registry
+from services import engine, registry
 from services.clock import FixedClock
 from services.context import Context
+from services.placements import actors as placements
+from services.placements import budget, reallocation
 from storage.database import make_engine
 from tests.e2e.test_cli import Cli
-from tests.support.placements import ASSESSMENT, COURT_RM, COURT_TO, load_reference, queued
+from tests.support.placements import (
+    ASSESSMENT,
+    COURT_RM,
+    COURT_TO,
+    PLACEMENTS,
+    load_reference,
+    queued,
+)
 
 TODAY = rome_date(datetime.now(UTC))
 TOMORROW = (TODAY + timedelta(days=1)).isoformat()
@@ -46,14 +54,9 @@ class World:
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     db: Engine = make_engine(database_url)
-    ctx = Context(
-        db=db,
-        machines=load_machines(["machines.placement"]),
-        clock=FixedClock(datetime.now(UTC).replace(microsecond=0)),
-    )
+    ctx = Context.build(db, FixedClock(datetime.now(UTC).replace(microsecond=0)), PLACEMENTS)
     load_reference(ctx, years=(TODAY.year - 1, TODAY.year))
     cli = Cli(database_url)
-    cli.env["MISURE_MACHINE_MODULES"] = '["machines.placement"]'
     with ApiServer(database_url, tmp_path / "api.log") as api:
         yield World(ctx, cli, api)
     db.dispose()

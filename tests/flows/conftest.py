@@ -10,12 +10,11 @@ import pytest
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from machines.registry import load_machines
 from services.clock import FixedClock
 from services.context import Context
 from storage.database import make_engine
 from tests.conftest import START
-from tests.support.placements import load_reference
+from tests.support.placements import PLACEMENTS, load_reference
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,9 +31,8 @@ def fctx(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
     """The services' context on the database the flows use, with the placements' reference
     data; its clock drives the test's own service calls."""
     monkeypatch.setenv("MISURE_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("MISURE_MACHINE_MODULES", '["machines.placement"]')
     db = make_engine(sqlite_url)
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(START))
+    ctx = Context.build(db, FixedClock(START), PLACEMENTS)
     load_reference(ctx)
     yield ctx
     db.dispose()

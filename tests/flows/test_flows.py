@@ -9,14 +9,16 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.objects import Artifact
 
 from flows.case_status import case_status
-from flows.dashboard import daily_dashboard
 from flows.notices import render_notices
-from flows.reallocate import reallocate_freed_places
+from flows.placements.dashboard import daily_dashboard
+from flows.placements.reallocate import reallocate_freed_places
 from flows.sweep import sweep_due_timers
-from services import engine, placements, reallocation
+from services import engine
 from services.context import Context
 from services.notices import document_for
-from services.placements import Outcome
+from services.placements import actors as placements
+from services.placements import reallocation
+from services.placements.actors import Outcome
 from tests.support.placements import COURT_TO, queued
 
 
@@ -38,9 +40,9 @@ def test_the_sweep_flow_lapses_due_attestations_and_hands_places_on(fctx: Contex
     reallocation.reallocate(fctx)  # one place at UIEPE-TO
     (timer,) = engine.describe(fctx, first).pending_timers
     before = sweep_due_timers(now=timer.due_at.isoformat())  # nothing else due yet
-    assert before["fired"] == 1 and before["attested"] == 1
+    assert before["fired"] == 1 and before["served"] == {"reallocate": 1}
     assert [state(fctx, r) for r in (first, second, third)] == ["lapsed", "at_court", "queued"]
-    table = latest_artifact("reallocation")
+    table = latest_artifact("signal-reallocate")
     assert second in str(table.data) and first in str(table.data)  # freed by the first
     assert first in str(latest_artifact("sweep-due-timers").data)
 

@@ -12,15 +12,17 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from machines.registry import load_machines
-from services import budget, engine, placements, reallocation, reference
+from services import engine
 from services.clock import FixedClock
 from services.context import Context
-from services.placements import Outcome
-from services.reservations import max_cost
+from services.placements import actors as placements
+from services.placements import budget, reallocation, reference
+from services.placements.actors import Outcome
+from services.placements.effects import max_cost
 from storage.database import make_engine
 from storage.models import Base
-from tests.support.placements import COURT_TO, REFERENCE, queued
+from storage.placements.repository import PlacementRepository
+from tests.support.placements import COURT_TO, PLACEMENTS, REFERENCE, queued
 
 conventions = st.lists(
     st.tuples(
@@ -45,7 +47,7 @@ def test_commitments_never_exceed_the_allocation(
         db = make_engine(f"sqlite:///{Path(folder) / 'misure.db'}")
         Base.metadata.create_all(db)  # the models equal the migrations (test_schema.py)
         clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-        ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=clock)
+        ctx = Context.build(db, clock, PLACEMENTS)
         reference.load(
             ctx,
             {
@@ -94,11 +96,11 @@ def _check(ctx: Context, allocation: Decimal) -> None:
     """Safety: commitments within the allocation. Liveness: right after a reallocation, an
     application still waits only if no free place is covered."""
     with ctx.uow() as uow:
-        office = uow.placements.office("UIEPE-TO")
+        office = PlacementRepository.of(uow).office("UIEPE-TO")
         assert office is not None
-        usage = uow.placements.usage(2026, office.id)
-        free = uow.placements.free_places(office.id, date(2026, 3, 2))
-        waiting = uow.placements.queue(office.id)
+        usage = PlacementRepository.of(uow).usage(2026, office.id)
+        free = PlacementRepository.of(uow).free_places(office.id, date(2026, 3, 2))
+        waiting = PlacementRepository.of(uow).queue(office.id)
     assert Decimal("0.00") <= usage.committed <= allocation
     if waiting:
         left = allocation - usage.committed

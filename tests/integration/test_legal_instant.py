@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import Engine
 
 from machines.calendar import lapse_instant, rome_date
-from machines.registry import load_machines
-from services import engine, placements, reallocation, timers
+from services import engine, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import GuardFailed, LateDecision
-from services.placements import Outcome
-from tests.support.placements import COURT_TO, load_reference, queued
+from services.placements import actors as placements
+from services.placements import reallocation
+from services.placements.actors import Outcome
+from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Rome
 DUE = lapse_instant(date(2026, 5, 2))  # issued on 2 March: valid through 2 May
@@ -25,7 +26,7 @@ DUE = lapse_instant(date(2026, 5, 2))  # issued on 2 March: valid through 2 May
 
 @pytest.fixture
 def lctx(db: Engine) -> Context:
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(MONDAY))
+    ctx = Context.build(db, FixedClock(MONDAY), PLACEMENTS)
     load_reference(ctx)
     return ctx
 

@@ -13,15 +13,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from machines.registry import load_machines
-from services import engine, placements, reallocation, reference, timers
+from services import engine, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import LateDecision
-from services.placements import Outcome
+from services.placements import actors as placements
+from services.placements import reallocation, reference
+from services.placements.actors import Outcome
 from storage.database import make_engine
-from storage.models import Reservation, TimerStatus
-from tests.support.placements import COURT_TO, load_reference, queued
+from storage.models import TimerStatus
+from storage.placements.models import Reservation
+from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
 
 pytestmark = pytest.mark.postgres
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -48,7 +50,7 @@ def pg(postgres_url: str) -> Iterator[Engine]:
 
 
 def context(db: Engine) -> Context:
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(MONDAY))
+    ctx = Context.build(db, FixedClock(MONDAY), PLACEMENTS)
     load_reference(ctx)
     reference.load(ctx, BIG)  # 4 places at UIEPE-TO
     return ctx

@@ -13,8 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
 
 from machines.calendar import lapse_instant
-from machines.registry import load_machines
-from services import budget, engine, inspection, notices, placements, reallocation, timers
+from services import engine, notices, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import (
@@ -26,10 +25,21 @@ from services.errors import (
     OutOfProtocolOrder,
     TransitionNotAllowed,
 )
-from services.placements import Outcome
-from services.reservations import max_funded_days
-from storage.models import OutboxMessage, Presence, Reservation
-from tests.support.placements import ASSESSMENT, COURT_RM, COURT_TO, load_reference, queued
+from services.placements import actors as placements
+from services.placements import budget, dashboard, reallocation
+from services.placements.actors import Outcome
+from services.placements.effects import max_funded_days
+from storage.models import OutboxMessage
+from storage.placements.models import Presence, Reservation
+from storage.placements.repository import PlacementRepository
+from tests.support.placements import (
+    ASSESSMENT,
+    COURT_RM,
+    COURT_TO,
+    PLACEMENTS,
+    load_reference,
+    queued,
+)
 
 # 10:00 in Rome on a Monday
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -37,7 +47,7 @@ MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def pctx(db: Engine) -> Context:
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(MONDAY))
+    ctx = Context.build(db, FixedClock(MONDAY), PLACEMENTS)
     load_reference(ctx)
     return ctx
 
@@ -272,7 +282,9 @@ def test_a_resplit_never_gives_a_uiepe_less_than_it_holds(pctx: Context) -> None
     with pytest.raises(BudgetRefused, match=r"UIEPE-TO holds EUR 12250\.00"):
         budget.split(pctx, 2026, Decimal("20000.00"))
     with pctx.uow() as uow:
-        assert sum(a.amount for a in uow.placements.allocations(2026)) == Decimal("7000000.00")
+        assert sum(a.amount for a in PlacementRepository.of(uow).allocations(2026)) == Decimal(
+            "7000000.00"
+        )
 
 
 def test_the_stop_refuses_new_applications_at_intake_until_lifted(pctx: Context) -> None:
@@ -441,10 +453,10 @@ def test_the_dashboard_counts_the_days_of_current_stays_nobody_reported(pctx: Co
     placements.record_entry(pctx, reference, True, "struttura")
     clock.advance(timedelta(days=10))  # 20 March: 10-14 reported, 15-19 not, today still open
     placements.record_presence(pctx, reference, date(2026, 3, 10), date(2026, 3, 14), set())
-    boards = {board.office: board for board in inspection.dashboards(pctx)}
+    boards = {board.office: board for board in dashboard.dashboards(pctx)}
     assert (boards["UIEPE-TO"].occupied, boards["UIEPE-TO"].unreported) == (1, 5)
     assert boards["UIEPE-RM"].unreported == 0
-    markdown = inspection.dashboard_markdown(boards["UIEPE-TO"], date(2026, 3, 20))
+    markdown = dashboard.dashboard_markdown(boards["UIEPE-TO"], date(2026, 3, 20))
     assert "non rilevati dalla struttura fino a ieri" in markdown and ": 5" in markdown
 
 

@@ -18,17 +18,19 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from machines.calendar import ROME, lapse_instant
-from machines.placement import FUNDED_STAY
-from machines.registry import load_machines
-from services import budget, engine, placements, reallocation, timers
+from machines.placements import FUNDED_STAY
+from services import engine, timers
 from services.clock import FixedClock
 from services.context import Context
-from services.notice_data import placement_context
-from services.placements import Outcome
-from services.reservations import max_cost
+from services.placements import actors as placements
+from services.placements import budget, reallocation
+from services.placements.actors import Outcome
+from services.placements.effects import max_cost
+from services.placements.notices import placement_context
 from storage.database import make_engine
-from storage.models import Base, CaseEvent, Reservation
-from tests.support.placements import COURT_TO, load_reference, queued
+from storage.models import Base, CaseEvent
+from storage.placements.models import Reservation
+from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
 
 RATE = Decimal("50.00")  # CONV-TO-1
 PRESENT, ABSENT, UNREPORTED = "present", "absent", "unreported"
@@ -50,7 +52,7 @@ def test_only_days_reported_present_are_paid(
         db = make_engine(f"sqlite:///{Path(folder) / 'misure.db'}")
         Base.metadata.create_all(db)  # the models equal the migrations (test_schema.py)
         clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-        ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=clock)
+        ctx = Context.build(db, clock, PLACEMENTS)
         load_reference(ctx)
         reference = queued(ctx)
         reallocation.reallocate(ctx)

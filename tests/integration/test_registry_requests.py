@@ -12,21 +12,21 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from machines.calendar import rome_date
-from machines.registry import load_machines
-from services import engine, reallocation, registry
+from services import engine, registry
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import DomainError, InvalidInput
+from services.placements import reallocation
 from storage.models import ApiRequest
 from storage.unit_of_work import UnitOfWork
-from tests.support.placements import COURT_TO, load_reference, queued
+from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def rctx(db: Engine) -> Context:
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(NOW))
+    ctx = Context.build(db, FixedClock(NOW), PLACEMENTS)
     load_reference(ctx)
     return ctx
 
@@ -116,7 +116,7 @@ def test_two_requests_racing_with_one_key_apply_once(postgres_url: str) -> None:
     from storage.database import make_engine
 
     db = make_engine(postgres_url)
-    ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=FixedClock(NOW))
+    ctx = Context.build(db, FixedClock(NOW), PLACEMENTS)
     load_reference(ctx)
     reference = at_court(ctx)
     token = registry.issue_token(ctx, COURT_TO).token

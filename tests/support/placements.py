@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from machines.placement import EQUIPE_PARAMETERS, REQUIREMENTS
-from services import budget, placements, reference
+from machines.placements import EQUIPE_PARAMETERS, REQUIREMENTS
 from services.clock import FixedClock
 from services.context import Context
+from services.placements import actors as placements
+from services.placements import budget, reference
+from services.placements.procedure import MODULES
 
+PLACEMENTS = MODULES  # the configuration that runs placements alone
 COURT_TO = "Tribunale di sorveglianza di Torino"
 COURT_RM = "Tribunale di sorveglianza di Roma"
 

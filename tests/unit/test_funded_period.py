@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from machines.calendar import ROME, TermRule, Unit, add_months, lapse_instant
-from machines.placement import FUNDED_STAY, VALIDITY
-from services.reservations import attendance
-from storage.models import Reservation
+from machines.placements import FUNDED_STAY, VALIDITY
+from services.placements.effects import attendance
+from storage.placements.models import Reservation
 
 entries = st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31))
 # Eight consecutive months last 242 days at the least (November - June, no 29 February) and

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from machines.funding import (
+from machines.placements.funding import (
     euros,
     income_refusal,
     income_threshold,

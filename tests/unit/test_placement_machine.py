@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from machines.calendar import lapse_instant
-from machines.placement import EQUIPE_PARAMETERS, MACHINE, REQUIREMENTS, Placement
+from machines.placements import EQUIPE_PARAMETERS, MACHINE, REQUIREMENTS, Placement
 from machines.spec import CaseView, GuardInput, GuardRefused, TriggerNotAllowed
 
 S = Placement

@@ -14,7 +14,8 @@ from jinja2 import UndefinedError
 from pypdf import PdfReader
 
 from documents.render import render_html, render_notice
-from machines.placement import MACHINE
+from machines.placements import MACHINE
+from services.placements.notices import TEMPLATES
 
 ISSUED_AT = datetime(2026, 12, 31, 8, 15, tzinfo=UTC)
 REFERENCE = "ATT-2026-000001"
@@ -27,9 +28,12 @@ COURT = "Tribunale di sorveglianza di Torino"
 CONVENTION = "CONV-TO-2026-03"
 
 
+FOLDERS = (TEMPLATES,)
+
+
 def pdf_text(template: str, context: dict[str, Any]) -> str:
     """The PDF's text, whitespace normalised (extraction may break lines anywhere)."""
-    pdf = render_notice(template, context).pdf
+    pdf = render_notice(template, context, FOLDERS).pdf
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
@@ -449,20 +453,20 @@ def test_monitoraggio_reports_the_stop_on_new_applications() -> None:
 def test_a_missing_variable_is_an_error(
     template: str, context: dict[str, Any], missing: str
 ) -> None:
-    render_html(template, context)  # complete, it renders
+    render_html(template, context, FOLDERS)  # complete, it renders
     del context[missing]
     with pytest.raises(UndefinedError, match=missing):
-        render_html(template, context)
+        render_html(template, context, FOLDERS)
 
 
 def test_every_placement_notice_escapes_what_it_is_given() -> None:
     context = case_context(trigger="rinuncia", motivo="<script>x</script>")
-    html = render_html("perdita_efficacia", context)
+    html = render_html("perdita_efficacia", context, FOLDERS)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
 
 
 def test_placement_notices_are_deterministic() -> None:
-    first = render_notice("attestazione", case_context())
-    second = render_notice("attestazione", case_context())
+    first = render_notice("attestazione", case_context(), FOLDERS)
+    second = render_notice("attestazione", case_context(), FOLDERS)
     assert first.sha256 == second.sha256

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from services.context import Context
 from services.errors import InvalidInput, UnknownReferenceData
-from storage.models import BudgetYear, Convention, Facility, Office, Prison
+from storage.placements.models import BudgetYear, Convention, Facility, Office, Prison
+from storage.placements.repository import PlacementRepository
 
 DEFAULT_APPROPRIATION = Decimal("7000000.00")  # art. 8 co. 6 D.L. 92/2024, from 2024
 
@@ -90,7 +91,7 @@ def load(ctx: Context, document: Any) -> dict[str, int]:
     """Upsert every row of `document`; return how many rows of each section were given."""
     data = parse(document)
     with ctx.uow() as uow:
-        repo = uow.placements
+        repo = PlacementRepository.of(uow)
         for office in data.offices:
             repo.upsert(Office, {"code": office.code}, office.model_dump(exclude={"code"}))
         for prison in data.prisons:

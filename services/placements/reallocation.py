@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from machines.calendar import rome_date
 from services import engine
 from services.context import Context
 from services.errors import UnknownReferenceData
-from services.reservations import max_cost
-from storage.placements import FreePlace
+from services.placements.effects import max_cost
+from storage.placements.repository import FreePlace, PlacementRepository
 from storage.repository import VersionConflict
 
 ACTOR = "uiepe:riassegnazione"
@@ -39,6 +40,18 @@ class Attested:
     reassigned_from: str | None  # the case whose place this was, if it was freed
 
 
+def attested_row(attested: Attested) -> dict[str, Any]:
+    """An attestation as the artifacts and the CLI list it (Italian columns)."""
+    return {
+        "pratica": attested.reference,
+        "UIEPE": attested.office,
+        "protocollo": attested.protocol_number,
+        "struttura": attested.facility,
+        "posto": f"{attested.convention}/{attested.place}",
+        "posto liberato da": attested.reassigned_from or "",
+    }
+
+
 @dataclass
 class ReallocationReport:
     attested: list[Attested] = field(default_factory=list)
@@ -55,7 +68,7 @@ def reallocate(
     """Serve the queues of `offices` (codes; None: every UIEPE with a queue)."""
     report = ReallocationReport()
     with ctx.uow() as uow:
-        repo = uow.placements
+        repo = PlacementRepository.of(uow)
         if offices is None:
             ids = list(repo.offices_with_queue())
         else:
@@ -77,7 +90,7 @@ def reallocate_signalled(
     admitted), then mark those signals done. A crash before that leaves them pending: the next
     run serves the same queues again, which changes nothing already done."""
     with ctx.uow() as uow:
-        signals = uow.placements.pending_signals(TOPIC, QUEUE_TOPIC)
+        signals = PlacementRepository.of(uow).pending_signals(TOPIC, QUEUE_TOPIC)
     office_codes = sorted({code for _, code in signals})
     report = reallocate(ctx, office_codes, progress) if office_codes else ReallocationReport()
     with ctx.uow() as uow:
@@ -95,7 +108,7 @@ def _serve(
 ) -> None:
     while True:
         with ctx.uow() as uow:
-            repo = uow.placements
+            repo = PlacementRepository.of(uow)
             office = repo.office_by_id(office_id)
             today = rome_date(ctx.clock.now())
             allocation = repo.allocation(today.year, office_id, lock=True)

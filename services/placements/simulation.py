@@ -20,12 +20,15 @@ from functools import partial
 from typing import Any
 
 from machines.calendar import ROME, rome_date
-from machines.placement import EQUIPE_PARAMETERS, REQUIREMENTS
-from services import budget, placements, reallocation, reference, timers
+from machines.placements import EQUIPE_PARAMETERS, REQUIREMENTS
+from services import timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import DomainError
-from services.placements import Outcome
+from services.placements import actors as placements
+from services.placements import budget, reallocation, reference
+from services.placements.actors import Outcome
+from storage.placements.repository import PlacementRepository
 
 # Eleven fictional UIEPEs with detainee counts in the proportions of the Italian territories.
 OFFICES = (
@@ -181,6 +184,19 @@ def load_demo(ctx: Context, clock: FixedClock, today: date, seed: int = 1) -> Ye
     return simulate(ctx, clock, today - timedelta(days=90), today - timedelta(days=1), 800, seed)
 
 
+def demo(ctx: Context) -> str:
+    """The procedure's demo for `misure stack` (an empty database): `load_demo` up to the
+    context's day; what it loaded, in one line."""
+    clock = ctx.clock
+    if not isinstance(clock, FixedClock):
+        raise TypeError("the demo moves the clock: give the context a FixedClock")
+    report = load_demo(ctx, clock, rome_date(clock.now()))
+    return (
+        f"attestazioni: 90 giorni di istanze fittizie per undici UIEPE in {report.seconds} s: "
+        f"{report.states}"
+    )
+
+
 def simulate(
     ctx: Context,
     clock: FixedClock,
@@ -209,7 +225,7 @@ def simulate(
     day = first
     occupancy: list[float] = []
     with ctx.uow() as uow:
-        places = sum(c.places for c in uow.placements.conventions())
+        places = sum(c.places for c in PlacementRepository.of(uow).conventions())
     while day <= last:
         clock.instant = _midnight(day)
         timers.sweep(ctx, clock.now())  # the legal terms lapse at 00:00
@@ -223,7 +239,7 @@ def simulate(
             if monitoring.stop and sim.report.stopped_on is None:
                 sim.report.stopped_on = day.isoformat()
         with ctx.uow() as uow:
-            occupied = uow.placements.state_counts().get("placed", 0)
+            occupied = PlacementRepository.of(uow).state_counts().get("placed", 0)
         occupancy.append(occupied / places)
         if progress is not None:
             progress(day)
@@ -239,8 +255,8 @@ def simulate(
         national.spent,
     )
     with ctx.uow() as uow:
-        report.states = dict(sorted(uow.placements.state_counts().items()))
-        report.events = dict(sorted(uow.placements.trigger_counts().items()))
+        report.states = dict(sorted(PlacementRepository.of(uow).state_counts().items()))
+        report.events = dict(sorted(PlacementRepository.of(uow).trigger_counts().items()))
     report.refusals = dict(sorted(sim.refusals.items()))
     report.seconds = round(time.perf_counter() - started, 1)
     return report

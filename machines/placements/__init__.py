@@ -16,7 +16,7 @@ from typing import Annotated, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from machines.calendar import TermRule, Unit, rome_date
-from machines.funding import income_refusal
+from machines.placements.funding import income_refusal
 from machines.spec import (
     CaseMachine,
     Guard,

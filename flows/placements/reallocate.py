@@ -9,8 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 
 from flows.common import context, publish_table
-from flows.sweep import _attested_row
-from services import reallocation
+from services.placements import reallocation
 
 
 @task(retries=2, retry_delay_seconds=5)
@@ -19,7 +18,7 @@ def serve_queues(now: str | None) -> tuple[int, list[dict[str, Any]], dict[str, 
     signalled = reallocation.reallocate_signalled(ctx)
     every = reallocation.reallocate(ctx)  # and places that appeared without a signal
     attested = signalled.attested + every.attested
-    return signalled.signals, [_attested_row(a) for a in attested], every.stopped_by
+    return signalled.signals, [reallocation.attested_row(a) for a in attested], every.stopped_by
 
 
 @flow(name="reallocate-freed-places")

@@ -9,14 +9,15 @@ from decimal import Decimal
 
 from documents.render import data_it, euro, render_notice
 from machines.calendar import rome_date
-from machines.funding import split_pro_rata
+from machines.placements.funding import split_pro_rata
 from services.context import Context
 from services.errors import BudgetRefused, InvalidInput
-from services.reallocation import Attested, reallocate
-from services.reference import DEFAULT_APPROPRIATION
-from services.reservations import max_cost
-from storage.models import Allocation, BudgetYear, Report
-from storage.placements import PlacementRepository
+from services.placements.effects import max_cost
+from services.placements.notices import TEMPLATES
+from services.placements.reallocation import Attested, reallocate
+from services.placements.reference import DEFAULT_APPROPRIATION
+from storage.placements.models import Allocation, BudgetYear, Report
+from storage.placements.repository import PlacementRepository
 
 NATIONAL = "NAZIONALE"
 MONITORING = "monitoraggio_trimestrale"
@@ -47,7 +48,7 @@ def split(ctx: Context, year: int, appropriation: Decimal | None = None) -> Spli
 def _split(ctx: Context, year: int, appropriation: Decimal | None) -> list[Share]:
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        repo = uow.placements
+        repo = PlacementRepository.of(uow)
         budget = repo.budget_year(year, lock=True)
         amount = appropriation
         if amount is None:
@@ -107,7 +108,7 @@ class Monitoring:
 
 def figures(ctx: Context, year: int) -> tuple[list[Figures], Figures]:
     with ctx.uow() as uow:
-        return _figures(uow.placements, year)
+        return _figures(PlacementRepository.of(uow), year)
 
 
 def monitor(ctx: Context, year: int, quarter: int) -> Monitoring:
@@ -120,7 +121,7 @@ def monitor(ctx: Context, year: int, quarter: int) -> Monitoring:
     now = ctx.clock.now()
     period = f"{year}-Q{quarter}"
     with ctx.uow() as uow:
-        repo = uow.placements
+        repo = PlacementRepository.of(uow)
         budget = repo.budget_year(year, lock=True)
         if budget is None:
             raise InvalidInput(f"no appropriation recorded for {year}")
@@ -152,7 +153,7 @@ def monitor(ctx: Context, year: int, quarter: int) -> Monitoring:
                     "numero": f"MON-{period}-{scope.scope}",
                     "luogo_data": f"Roma, {data_it(now)}",
                 }
-                rendered = render_notice(MONITORING, context)
+                rendered = render_notice(MONITORING, context, (TEMPLATES,))
                 repo.add_report(
                     Report(
                         kind=MONITORING,
@@ -172,9 +173,9 @@ def monitor(ctx: Context, year: int, quarter: int) -> Monitoring:
 def lift_stop(ctx: Context, year: int) -> None:
     """The Directorate lets the UIEPEs accept new applications again."""
     with ctx.uow() as uow:
-        if uow.placements.budget_year(year, lock=True) is None:
+        if PlacementRepository.of(uow).budget_year(year, lock=True) is None:
             raise InvalidInput(f"no appropriation recorded for {year}")
-        uow.placements.stop(year, None, None)
+        PlacementRepository.of(uow).stop(year, None, None)
         uow.commit()
 
 
@@ -183,15 +184,15 @@ def stop(ctx: Context, year: int, reason: str) -> None:
     if not reason.strip():
         raise InvalidInput("a stop needs its reason")
     with ctx.uow() as uow:
-        if uow.placements.budget_year(year, lock=True) is None:
+        if PlacementRepository.of(uow).budget_year(year, lock=True) is None:
             raise InvalidInput(f"no appropriation recorded for {year}")
-        uow.placements.stop(year, ctx.clock.now(), reason)
+        PlacementRepository.of(uow).stop(year, ctx.clock.now(), reason)
         uow.commit()
 
 
 def monitoring_reports(ctx: Context, year: int, quarter: int) -> list[Report]:
     with ctx.uow() as uow:
-        return list(uow.placements.reports(MONITORING, f"{year}-Q{quarter}"))
+        return list(PlacementRepository.of(uow).reports(MONITORING, f"{year}-Q{quarter}"))
 
 
 def _figures(repo: PlacementRepository, year: int) -> tuple[list[Figures], Figures]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from machines.calendar import rome_date
 from services.applied import LazyFacts
-from storage.placements import PlacementRepository
+from storage.placements.repository import PlacementRepository
 from storage.repository import Repository
 
 

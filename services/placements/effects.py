@@ -21,8 +21,8 @@ from decimal import Decimal
 from functools import cache
 
 from machines.calendar import rome_date
-from machines.funding import stay_cost
-from machines.placement import FUNDED_STAY, VALIDITY
+from machines.placements import FUNDED_STAY, VALIDITY
+from machines.placements.funding import stay_cost
 from services.applied import NOTICE_TOPIC, Applied, Effect
 from services.errors import (
     InvalidInput,
@@ -31,8 +31,8 @@ from services.errors import (
     PlaceUnavailable,
     UnknownReferenceData,
 )
-from storage.models import Application, Reservation, ReservationStatus
-from storage.placements import PlacementRepository
+from storage.placements.models import Application, Reservation, ReservationStatus
+from storage.placements.repository import PlacementRepository
 from storage.repository import NewOutbox, Repository
 
 

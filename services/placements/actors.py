@@ -12,9 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from machines.calendar import rome_date
-from machines.placement import DM, PENDING, Placement
+from machines.placements import DM, PENDING, Placement
 from machines.spec import CaseView, GuardInput
-from services import engine
+from services import engine, registry
 from services.context import Context
 from services.engine import FireResult
 from services.errors import (
@@ -25,8 +25,9 @@ from services.errors import (
     TransitionNotAllowed,
     UnknownCase,
 )
-from services.reservations import attendance
+from services.placements.effects import attendance
 from storage.models import Case
+from storage.placements.repository import PlacementRepository
 from storage.unit_of_work import UnitOfWork
 
 KIND = "placement"
@@ -275,7 +276,7 @@ def _presence_return(
             raise TransitionNotAllowed(
                 f"presence is recorded while the person is placed; {reference} is '{case.state}'"
             )
-        reservation = uow.placements.active_reservation(case.id)
+        reservation = PlacementRepository.of(uow).active_reservation(case.id)
         assert reservation is not None and reservation.entered_on is not None
         assert reservation.funded_until is not None
         last = min(today, reservation.funded_until)
@@ -296,8 +297,10 @@ def _presence_return(
             start + timedelta(days=n): start + timedelta(days=n) not in absences
             for n in range((end - start).days + 1)
         }
-        uow.placements.record_presences(reservation.id, days)
-        account = attendance(reservation, uow.placements.presences(reservation.id), today)
+        PlacementRepository.of(uow).record_presences(reservation.id, days)
+        account = attendance(
+            reservation, PlacementRepository.of(uow).presences(reservation.id), today
+        )
         uow.commit()
         return PresenceSummary(
             reference=reference,
@@ -336,6 +339,70 @@ def close(
     return engine.fire(ctx, reference, "close", actor, {}, idempotency_key)
 
 
+def registry_decision(
+    ctx: Context,
+    token: str,
+    key: str,
+    digest: str,
+    reference: str,
+    outcome: Outcome,
+    decided_on: date,
+    file_number: str,
+    measure_start: date | None,
+) -> tuple[registry.Handled, tuple[str, ...]]:
+    """A court registry's decision request (art. 12 co. 8), in one transaction
+    (`registry.handle_write`): its token, its key's first answer, the scope (only a case
+    pending before its court; any other is the same 404 as a case that does not exist), the
+    decision through `decide_in`, the answer kept under the key. Returns what became of the
+    request and the signals the change emitted (a freed place), for the entry point to act
+    on."""
+    signals: list[str] = []
+
+    def apply(uow: UnitOfWork, who: registry.Registry) -> registry.Answer:
+        if not pending_before_in(uow, reference, who.court):
+            return registry.Answer(404, not_found(reference))
+        try:
+            result = decide_in(
+                ctx, uow, reference, outcome, decided_on, who.court, who.actor, file_number,
+                f"api:{who.token_id}:{key}", measure_start,
+            )  # fmt: skip
+        except LateDecision as late:
+            signals[:] = late.signals  # the lapse that made it late freed the place
+            return registry.Answer(
+                409, {"error": late.code, "message": str(late), "state": late.state,
+                      "since": late.since, "since_at": late.since_at},
+            )  # fmt: skip
+        signals[:] = result.signals
+        return registry.Answer(
+            200,
+            {
+                "reference": reference,
+                "outcome": outcome.value,
+                "state": result.to_state,
+                "decided_on": decided_on.isoformat(),
+                "recorded_at": result.occurred_at.isoformat(),
+                "event": result.sequence,
+            },
+        )
+
+    def explain(uow: UnitOfWork, error: DomainError) -> registry.Answer:
+        """A refusal, as the registry reads it: the field at fault, and the case's state."""
+        body: dict[str, Any] = {"error": error.code, "message": str(error)}
+        if isinstance(error, InvalidInput | GuardFailed):
+            body["field"] = error.field
+        if not isinstance(error, InvalidInput):
+            body["state"] = state_in(uow, reference)
+        return registry.Answer(error.status, body)
+
+    handled = registry.handle_write(ctx, token, key, digest, reference, apply, explain)
+    return handled, tuple(signals)
+
+
+def not_found(reference: str) -> dict[str, Any]:
+    """The same answer whether the case does not exist or is before another court."""
+    return {"error": "not_found", "message": f"no case {reference} pending before this court"}
+
+
 def pending_before(ctx: Context, reference: str, court: str) -> bool:
     with ctx.uow() as uow:
         return pending_before_in(uow, reference, court)
@@ -344,7 +411,7 @@ def pending_before(ctx: Context, reference: str, court: str) -> bool:
 def pending_before_in(uow: UnitOfWork, reference: str, court: str) -> bool:
     """Whether `reference` is a placement whose application names `court`: what a court's
     registry may see and decide (art. 12 co. 8)."""
-    return uow.placements.court_of(reference) == court
+    return PlacementRepository.of(uow).court_of(reference) == court
 
 
 def state_in(uow: UnitOfWork, reference: str) -> str | None:

@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.common import context, publish_table
 from machines.calendar import rome_date
-from services import budget
+from services.placements import budget
 
 
 def _quarter_ended(today: date) -> tuple[int, int]:

@@ -3,16 +3,20 @@ competent UIEPE (which signs them), the application, the place and the stay."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import documents
 from documents.render import data_it
 from machines.calendar import rome_date
-from services.reservations import attendance
+from services.placements.effects import attendance
 from storage.models import Case, CaseEvent
-from storage.placements import PlacementRepository
+from storage.placements.repository import PlacementRepository
 from storage.unit_of_work import UnitOfWork
+
+TEMPLATES = Path(documents.__file__).parent / "templates" / "placements"
 
 KindContext = Callable[[UnitOfWork, Case, CaseEvent, datetime], dict[str, Any]]
 
@@ -23,7 +27,7 @@ def placement_context(
     """`ufficio`/`luogo_data` of the competent UIEPE, and `istanza`, `posto` (None before an
     attestation), `presenze` (None before the entry: days present, absent and not reported by
     the facility, and the amount payable), `liberato_da`, `decisione`, `motivo`."""
-    repo: PlacementRepository = uow.placements
+    repo: PlacementRepository = PlacementRepository.of(uow)
     application = repo.application(case.id)
     if application is None:
         raise ValueError(f"{case.reference} has no application record")
@@ -90,6 +94,3 @@ def placement_context(
         },
         "motivo": payload.get("reason"),
     }
-
-
-KIND_CONTEXT: Mapping[str, KindContext] = {"placement": placement_context}

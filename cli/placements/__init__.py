@@ -35,21 +35,23 @@ from cli.common import (
     refusals,
 )
 from machines.calendar import rome_date
-from machines.registry import load_machines
-from services import (
-    budget,
-    engine,
-    inspection,
-    placements,
-    reallocation,
-    reference,
-    schema,
-    simulation,
-)
+from services import engine, inspection, schema
 from services.clock import FixedClock
 from services.context import Context
+from services.placements import actors as placements
+from services.placements import budget, dashboard, reallocation, reference, simulation
+from services.placements.procedure import MODULES as PLACEMENTS
 from storage.database import make_engine
 from storage.models import Case
+
+
+def register(app: typer.Typer) -> None:
+    """The commands of funded placements on the CLI root (the procedure's `cli`)."""
+    app.add_typer(ref_app, name="ref")
+    app.add_typer(placement_app, name="placement")
+    app.add_typer(budget_app, name="budget")
+    app.command("simulate")(simulate)
+
 
 ref_app = typer.Typer(no_args_is_help=True, help="Reference data: UIEPEs, prisons, facilities.")
 placement_app = typer.Typer(
@@ -473,7 +475,7 @@ def simulate(
             if connection.scalar(select(func.count()).select_from(Case)):
                 raise Refused(f"{redacted(url)} is not empty: the simulation needs an empty one")
         clock = FixedClock(datetime(year, 1, 1, tzinfo=UTC))
-        ctx = Context(db=db, machines=load_machines(["machines.placement"]), clock=clock)
+        ctx = Context.build(db, clock, PLACEMENTS)
         columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, disable=as_json) as bar:
             task = bar.add_task(f"simulating {year}", total=366 if isleap(year) else 365)
@@ -522,13 +524,13 @@ def placement_dashboard(now: NowOption = None, as_json: JsonOption = False) -> N
     """Each UIEPE's places, queue in protocol order and budget (the daily-dashboard flow)."""
     with refusals(as_json):
         ctx = make_context(now)
-        boards = inspection.dashboards(ctx)
+        boards = dashboard.dashboards(ctx)
     if as_json:
         emit({"dashboards": [asdict(board) for board in boards]})
         return
     today = rome_date(ctx.clock.now())
     for board in boards:
-        out.print(Markdown(inspection.dashboard_markdown(board, today)))
+        out.print(Markdown(dashboard.dashboard_markdown(board, today)))
 
 
 @placement_app.command("status")

@@ -8,17 +8,17 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.common import context, publish_table
 from machines.calendar import rome_date
-from services import inspection
+from services.placements import dashboard
 
 
 @flow(name="daily-dashboard")
 def daily_dashboard(now: str | None = None) -> int:
     ctx = context(now)
     today = rome_date(ctx.clock.now())
-    boards = inspection.dashboards(ctx)
+    boards = dashboard.dashboards(ctx)
     for board in boards:
         create_markdown_artifact(
-            markdown=inspection.dashboard_markdown(board, today),
+            markdown=dashboard.dashboard_markdown(board, today),
             key=f"dashboard-{board.office.lower()}",
             description=f"{board.office} al {today.isoformat()}",
         )

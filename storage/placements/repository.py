@@ -14,23 +14,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import (
+from storage.models import Case, CaseEvent, OutboxMessage, OutboxStatus
+from storage.placements.models import (
     Allocation,
     Application,
     BudgetYear,
-    Case,
-    CaseEvent,
     Convention,
     Facility,
     Office,
-    OutboxMessage,
-    OutboxStatus,
     Presence,
     Prison,
     Report,
     Reservation,
     ReservationStatus,
 )
+from storage.unit_of_work import UnitOfWork
 
 ZERO = Decimal("0.00")
 
@@ -69,6 +67,11 @@ _COURT_OF = (
 
 
 class PlacementRepository:
+    @classmethod
+    def of(cls, uow: UnitOfWork) -> PlacementRepository:
+        """The placements' queries, in the unit of work's transaction."""
+        return cls(uow.session, uow.postgresql)
+
     def __init__(self, session: Session, postgresql: bool) -> None:
         self.session = session
         self.postgresql = postgresql
