@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install postgres
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.engine

@@ -19,7 +19,6 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from bench import loadgen
-from bench.apiserver import ApiServer
 from machines.calendar import rome_date
 from services import registry, schema
 from services.clock import FixedClock
@@ -29,6 +28,7 @@ from storage.database import make_engine
 from storage.models import Case, CaseEvent
 from storage.placements.models import Application
 from storage.placements.repository import PlacementRepository
+from tests.support.apiserver import ApiServer
 from tests.support.placements import COURT_TO, load_reference
 
 RATE, SECONDS = 200, 30

@@ -13,8 +13,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.stack import MISURE, ROOT, Stack, rejectable, state_of
 from machines.calendar import rome_date
+from tests.support.stack import MISURE, ROOT, Stack, rejectable, state_of
 
 ROUNDS = 3
 

@@ -20,8 +20,8 @@ from services import engine
 from services.clock import Clock, FixedClock, SystemClock
 from services.context import Context
 from services.errors import DomainError
+from services.records import CaseRecord, EventRecord, TimerRecord
 from services.settings import Settings
-from storage.models import Case, CaseEvent, Timer
 
 out = Console()
 err = Console(stderr=True)
@@ -112,7 +112,7 @@ def rome(instant: datetime | None) -> str:
     return "" if instant is None else instant.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
 
 
-def case_json(case: Case) -> dict[str, Any]:
+def case_json(case: CaseRecord) -> dict[str, Any]:
     return {
         "reference": case.reference,
         "kind": case.kind,
@@ -137,7 +137,7 @@ def row_json(row: engine.CaseRow) -> dict[str, Any]:
     return found
 
 
-def timer_json(timer: Timer) -> dict[str, Any]:
+def timer_json(timer: TimerRecord) -> dict[str, Any]:
     return {
         "name": timer.name,
         "fires": timer.fires,
@@ -150,7 +150,7 @@ def timer_json(timer: Timer) -> dict[str, Any]:
     }
 
 
-def event_json(event: CaseEvent) -> dict[str, Any]:
+def event_json(event: EventRecord) -> dict[str, Any]:
     return {
         "sequence": event.sequence,
         "trigger": event.trigger,

@@ -15,17 +15,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from cli.common import Refused, out, redacted, refusals
-from services import schema
-from services.clock import FixedClock
+from services import engine, schema
+from services.clock import FixedClock, SystemClock
 from services.context import Context
 from services.procedure import attribute, load_procedures
 from services.settings import Settings
-from storage.database import make_engine
-from storage.models import Case, Timer
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -131,20 +128,16 @@ def _environment(port: int) -> dict[str, str]:
 
 def _prepare(database: str, demo: bool) -> None:
     """Migrate; into an empty database (no case yet), load each procedure's demo."""
-    db = make_engine(database)
+    ctx = Context.from_settings(Settings(database_url=database), FixedClock(datetime.now(UTC)))
     try:
-        clock = FixedClock(datetime.now(UTC))
-        ctx = Context.from_settings(Settings(), clock, db)
-        schema.upgrade(db, ctx.migration_folders, ctx.table_modules)
-        with db.connect() as connection:
-            empty = not connection.scalar(select(func.count()).select_from(Case))
-        if demo and empty:
+        schema.upgrade(ctx.db, ctx.migration_folders, ctx.table_modules)
+        if demo and not engine.has_cases(ctx):
             for procedure in ctx.procedures:
                 if procedure.demo is not None:
                     out.print(f"loading the demo of {procedure.name}")
                     out.print(f"demo loaded: {attribute(procedure.demo)(ctx)}")
     finally:
-        db.dispose()
+        ctx.db.dispose()
 
 
 def _deployments(target: Path) -> Path:
@@ -163,18 +156,11 @@ def _deployments(target: Path) -> Path:
 
 def _example_case(database: str) -> str | None:
     """A case with a running term, to show in the UI at once."""
-    db = make_engine(database)
+    ctx = Context.from_settings(Settings(database_url=database), SystemClock())
     try:
-        with db.connect() as connection:
-            return connection.scalar(
-                select(Case.reference)
-                .join(Timer, Timer.case_id == Case.id)
-                .where(Timer.status == "pending", Timer.fires.is_not(None))
-                .order_by(Timer.due_at.desc())
-                .limit(1)
-            )
+        return engine.example_case(ctx)
     finally:
-        db.dispose()
+        ctx.db.dispose()
 
 
 def _start(

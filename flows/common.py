@@ -4,17 +4,14 @@ instant given as a parameter or now, and a table artifact of what a run changed.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from prefect.artifacts import create_table_artifact
-from sqlalchemy import Engine
 
 from services.clock import Clock, FixedClock, SystemClock
-from services.context import Context
+from services.context import Context, shared_engine
 from services.notices import Office
 from services.settings import Settings
-from storage.database import make_engine
 
 MAX_ROWS = 500  # rows of a table artifact; the count says how many there were
 
@@ -29,12 +26,7 @@ def context(now: str | None = None) -> Context:
             raise ValueError(f"now={now!r} needs an offset")
         clock = FixedClock(instant.astimezone(UTC))
     settings = Settings()
-    return Context.from_settings(settings, clock, _engine(settings.database_url))
-
-
-@cache
-def _engine(url: str) -> Engine:
-    return make_engine(url)
+    return Context.from_settings(settings, clock, shared_engine(settings.database_url))
 
 
 def office() -> Office:

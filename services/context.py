@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,13 @@ from services.settings import Settings
 from storage.database import make_engine, make_session_factory
 from storage.repository import Repository
 from storage.unit_of_work import UnitOfWork
+
+
+@cache
+def shared_engine(url: str) -> Engine:
+    """One engine (one connection pool) per database for a whole process: the tasks of a flow
+    run share it."""
+    return make_engine(url)
 
 
 @dataclass(frozen=True)

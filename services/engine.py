@@ -38,6 +38,7 @@ from services.errors import (
     TransitionNotAllowed,
     UnknownCase,
 )
+from services.records import CaseRecord, EventRecord, TimerRecord
 from storage.models import ACTOR_LENGTH, KEY_LENGTH, Case, CaseEvent, Timer, TimerStatus
 from storage.repository import Change, NewOutbox, NewTimer, Repository, VersionConflict
 from storage.unit_of_work import UnitOfWork
@@ -124,12 +125,12 @@ class CaseDetail:
     """`state` is the state in law: the stored one, moved on by the terms already passed
     (`passed_terms`), which the next sweep or message records."""
 
-    case: Case
+    case: CaseRecord
     state: str
     verdicts: tuple[Verdict, ...]
-    pending_timers: tuple[Timer, ...]
+    pending_timers: tuple[TimerRecord, ...]
     passed_terms: tuple[PassedTerm, ...]
-    history: tuple[CaseEvent, ...]
+    history: tuple[EventRecord, ...]
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -440,12 +441,12 @@ def describe(ctx: Context, reference: str) -> CaseDetail:
         view = CaseView(reference=case.reference, state=state, data=dict(case.data))
         facts = ctx.facts(uow.repo, case.kind, case.id, now)
         return CaseDetail(
-            case=case,
+            case=CaseRecord.of(case),
             state=state,
             verdicts=machine.verdicts(GuardInput(view, {}, now, facts)),
-            pending_timers=pending,
+            pending_timers=tuple(TimerRecord.of(timer) for timer in pending),
             passed_terms=passed,
-            history=tuple(uow.repo.history(case.id)),
+            history=tuple(EventRecord.of(event) for event in uow.repo.history(case.id)),
             facts=ctx.summary(uow.repo, case.kind, case.id, dict(case.data)),
         )
 
@@ -477,6 +478,18 @@ class CaseRow:
     version: int
     opened_at: datetime
     updated_at: datetime
+
+
+def has_cases(ctx: Context) -> bool:
+    """Whether the database holds any case (a demo is loaded only into an empty one)."""
+    with ctx.uow() as uow:
+        return bool(uow.repo.cases(None, None, 1, ctx.clock.now()))
+
+
+def example_case(ctx: Context) -> str | None:
+    """A case with a running term (the most distant), to show at once in the UI."""
+    with ctx.uow() as uow:
+        return uow.repo.case_with_running_term()
 
 
 def list_cases(

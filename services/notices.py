@@ -20,6 +20,7 @@ from documents.render import data_it, render_notice
 from services.applied import NOTICE_TOPIC
 from services.context import Context
 from services.errors import UnknownCase
+from services.records import DocumentRecord
 from storage.models import Document, OutboxMessage
 from storage.repository import Repository
 from storage.unit_of_work import UnitOfWork
@@ -97,13 +98,13 @@ def render_pending_notices(
     return report
 
 
-def document_for(ctx: Context, reference: str) -> list[Document]:
+def document_for(ctx: Context, reference: str) -> list[DocumentRecord]:
     """The documents rendered for case `reference`, oldest first."""
     with ctx.uow() as uow:
         case = uow.repo.case_by_reference(reference)
         if case is None:
             raise UnknownCase(reference)
-        return list(uow.repo.documents_of(case.id))
+        return [DocumentRecord.of(document) for document in uow.repo.documents_of(case.id)]
 
 
 def _render(

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from services import engine
 from services.context import Context
 from services.errors import DomainError, InvalidInput
+from services.records import TokenRecord
 from storage.models import RegistryToken
 from storage.registry import Admission
 from storage.repository import VersionConflict
@@ -85,9 +86,9 @@ def revoke_token(ctx: Context, token_id: int) -> None:
         uow.commit()
 
 
-def tokens(ctx: Context) -> list[RegistryToken]:
+def tokens(ctx: Context) -> list[TokenRecord]:
     with ctx.uow() as uow:
-        return list(uow.registry.tokens())
+        return [TokenRecord.of(token) for token in uow.registry.tokens()]
 
 
 def authenticate(ctx: Context, token: str) -> Registry | None:

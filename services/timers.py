@@ -26,7 +26,7 @@ from services.engine import (
     signals_of,
     timer_payload,
 )
-from storage.models import Timer
+from services.records import TimerRecord
 from storage.repository import DueTimer, NewOutbox, Repository, VersionConflict, Write
 from storage.unit_of_work import UnitOfWork
 
@@ -111,10 +111,10 @@ def sweep(
     return report
 
 
-def incidents(ctx: Context) -> list[tuple[Timer, str]]:
+def incidents(ctx: Context) -> list[tuple[TimerRecord, str]]:
     """Timers that failed all their attempts, with their case reference."""
     with ctx.uow() as uow:
-        return list(uow.repo.incidents())
+        return [(TimerRecord.of(timer), reference) for timer, reference in uow.repo.incidents()]
 
 
 def _sweep_each(

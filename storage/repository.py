@@ -361,6 +361,15 @@ class Repository:
             query = query.where((Case.state == state) | Case.id.in_(overdue))
         return self.session.scalars(query).all()
 
+    def case_with_running_term(self) -> str | None:
+        return self.session.scalar(
+            select(Case.reference)
+            .join(Timer, Timer.case_id == Case.id)
+            .where(Timer.status == TimerStatus.PENDING, Timer.fires.is_not(None))
+            .order_by(Timer.due_at.desc())
+            .limit(1)
+        )
+
     def overdue_timers_of(self, case_ids: Sequence[int], now: datetime) -> Sequence[Timer]:
         """The pending timers of `case_ids` whose legal instant has passed and that fire a
         trigger, oldest first."""

@@ -35,8 +35,8 @@ PROCEDURE = Procedure(
         )
     },
     tables=("storage.placements.models",),
-    cli="cli.placements:register",
-    api="api.placements:router",
+    cli="cli.placements.commands:register",
+    api="api.placements.routes:router",
     deployments=Path(__file__).resolve().parents[2] / "flows" / "placements" / "prefect.yaml",
     demo="services.placements.simulation:demo",
 )

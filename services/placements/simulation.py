@@ -21,13 +21,15 @@ from typing import Any
 
 from machines.calendar import ROME, rome_date
 from machines.placements import EQUIPE_PARAMETERS, REQUIREMENTS
-from services import timers
+from services import engine, schema, timers
 from services.clock import FixedClock
 from services.context import Context
-from services.errors import DomainError
+from services.errors import DomainError, InvalidInput
 from services.placements import actors as placements
 from services.placements import budget, reallocation, reference
 from services.placements.actors import Outcome
+from services.placements.procedure import MODULES
+from storage.database import make_engine
 from storage.placements.repository import PlacementRepository
 
 # Eleven fictional UIEPEs with detainee counts in the proportions of the Italian territories.
@@ -182,6 +184,26 @@ def load_demo(ctx: Context, clock: FixedClock, today: date, seed: int = 1) -> Ye
     so that cases are at every stage, some UIEPEs have queues and some attestations are about
     to lapse. Fictional data only."""
     return simulate(ctx, clock, today - timedelta(days=90), today - timedelta(days=1), 800, seed)
+
+
+def simulate_on(
+    url: str,
+    year: int,
+    applications: int,
+    seed: int,
+    progress: Callable[[date], None] | None = None,
+) -> YearReport:
+    """`simulate_year` on the database at `url`, which must hold no case: migrated, run on
+    its own clock, closed."""
+    clock = FixedClock(datetime(year, 1, 1, tzinfo=UTC))
+    ctx = Context.build(make_engine(url), clock, MODULES)
+    try:
+        schema.upgrade(ctx.db, ctx.migration_folders, ctx.table_modules)
+        if engine.has_cases(ctx):
+            raise InvalidInput("the simulation needs an empty database", "database_url")
+        return simulate_year(ctx, clock, year, applications, seed, progress)
+    finally:
+        ctx.db.dispose()
 
 
 def demo(ctx: Context) -> str:

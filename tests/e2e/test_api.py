@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from bench.apiserver import ApiServer
 from machines.calendar import rome_date
 from services import engine, registry, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.placements import reallocation
 from storage.database import make_engine
+from tests.support.apiserver import ApiServer
 from tests.support.placements import COURT_RM, COURT_TO, PLACEMENTS, load_reference, queued
 
 

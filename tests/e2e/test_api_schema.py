@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from api.app import create_app
-from bench.apiserver import ApiServer
-from bench.stack import ROOT
 from services import registry
 from services.clock import FixedClock
 from services.context import Context
 from services.placements import reallocation
 from storage.database import make_engine
+from tests.support.apiserver import ApiServer
 from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
+from tests.support.stack import ROOT
 
 SCHEMA = ROOT / "docs" / "openapi.json"
 ST = str(Path(sys.executable).with_name("st"))

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bench.apiserver import ApiServer
 from machines.calendar import rome_date
 from services import engine, registry
 from services.clock import FixedClock
@@ -25,6 +24,7 @@ from services.placements import actors as placements
 from services.placements import budget, reallocation
 from storage.database import make_engine
 from tests.e2e.test_cli import Cli
+from tests.support.apiserver import ApiServer
 from tests.support.placements import (
     ASSESSMENT,
     COURT_RM,

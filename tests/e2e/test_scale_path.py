@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.stack import Stack
 from tests.conftest import POSTGRES_URL
 from tests.integration.test_sweepers import DUE, assert_each_fired_exactly_once, seed
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 TIMERS = 4_000

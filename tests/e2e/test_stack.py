@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.stack import MISURE, ROOT, Stack, rejectable, state_of
 from machines.calendar import rome_date
+from tests.support.stack import MISURE, ROOT, Stack, rejectable, state_of
 
 
 @pytest.mark.timeout(900)

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.dialects import sqlite
 
 from machines.calendar import ROME
-from services.schema import MIGRATIONS, current_revision, head_revision, upgrade
 from services.placements.procedure import PROCEDURE
+from services.schema import MIGRATIONS, current_revision, head_revision, upgrade
 from storage.models import Base, UTCDateTime
 from storage.repository import _sqlite_value
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bench.stack import MISURE, ROOT, free_port
+from tests.support.stack import MISURE, ROOT, free_port
 
 
 class ApiServer:

@@ -1,0 +1,533 @@
+"""Commands for each actor of funded placements (D.M. 128/2025 arts. 11-14): reference data,
+the prison, the UIEPE, the court registry, the facility, and the Directorate's budget."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from calendar import isleap
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markdown import Markdown
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from cli.common import (
+    ActorOption,
+    JsonOption,
+    KeyOption,
+    NowOption,
+    Refused,
+    detail_json,
+    emit,
+    err,
+    make_context,
+    out,
+    print_result,
+    refusals,
+)
+from machines.calendar import rome_date
+from services import engine, inspection
+from services.placements import actors as placements
+from services.placements import budget, dashboard, reallocation, reference, simulation
+
+
+def register(app: typer.Typer) -> None:
+    """The commands of funded placements on the CLI root (the procedure's `cli`)."""
+    app.add_typer(ref_app, name="ref")
+    app.add_typer(placement_app, name="placement")
+    app.add_typer(budget_app, name="budget")
+    app.command("simulate")(simulate)
+
+
+ref_app = typer.Typer(no_args_is_help=True, help="Reference data: UIEPEs, prisons, facilities.")
+placement_app = typer.Typer(
+    no_args_is_help=True, help="Funded placements: each actor's step (D.M. 128/2025)."
+)
+budget_app = typer.Typer(no_args_is_help=True, help="Appropriation, split and monitoring.")
+
+DateArgument = Annotated[str, typer.Option(help="A date, YYYY-MM-DD.")]
+ReferenceArgument = Annotated[str, typer.Argument(metavar="REFERENCE", help="The case.")]
+
+
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise Refused(f"--{name} {value!r} is not a date (YYYY-MM-DD)") from error
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        return json.loads(text)
+    except (OSError, ValueError) as error:
+        raise Refused(f"{path}: {error}") from error
+
+
+# reference data ------------------------------------------------------------------------------
+@ref_app.command("load")
+def ref_load(
+    path: Annotated[Path, typer.Argument(help="JSON document ('-' for stdin).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Load UIEPEs, prisons, facilities, conventions and appropriations (all, or nothing)."""
+    with refusals(as_json):
+        counts = reference.load(make_context(), _json_file(path))
+    if as_json:
+        emit(counts)
+        return
+    out.print(", ".join(f"{count} {section}" for section, count in counts.items()))
+
+
+# placements ----------------------------------------------------------------------------------
+@placement_app.command("file")
+def placement_file(
+    prison: Annotated[str, typer.Option(help="Code of the prison where it is filed.")],
+    court: Annotated[str, typer.Option(help="The court (Autorità giudiziaria) to decide.")],
+    filed_on: Annotated[str | None, typer.Option(help="Filing date (default today).")] = None,
+    actor: ActorOption = "istituto",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The prison records a detainee's application (art. 12 co. 1)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        filed = None if filed_on is None else _date(filed_on, "filed-on")
+        result = placements.file_application(ctx, prison, court, actor, filed, key)
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("review")
+def placement_review(
+    reference_: ReferenceArgument,
+    assessment: Annotated[
+        Path,
+        typer.Option(
+            help="JSON: the art. 11 requirements, equipe_report (art. 12 co. 3), "
+            "taxable_income, cohabitants ('-' for stdin)."
+        ),
+    ],
+    actor: ActorOption = "direttore",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The Director forwards the application to the UIEPE, or refuses it naming what failed."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        given = _json_file(assessment)
+        if not isinstance(given, dict):
+            raise Refused("the assessment must be a JSON object")
+        result = placements.director_review(ctx, reference_, given, actor, key)
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("intake")
+def placement_intake(
+    reference_: ReferenceArgument,
+    actor: ActorOption = "uiepe",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The UIEPE registers the application in its protocol (art. 12 co. 5)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        result = placements.intake(ctx, reference_, actor, key)
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("check")
+def placement_check(
+    reference_: ReferenceArgument,
+    compliant: Annotated[bool, typer.Option("--compliant/--not-compliant")],
+    reason: Annotated[str | None, typer.Option(help="Why it is not compliant.")] = None,
+    actor: ActorOption = "uiepe",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The UIEPE's formal check (art. 12 co. 4): admitted to the queue, or refused."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        result = placements.formal_check(ctx, reference_, compliant, actor, reason, key)
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("decide")
+def placement_decide(
+    reference_: ReferenceArgument,
+    outcome: Annotated[placements.Outcome, typer.Option()],
+    decided_on: DateArgument,
+    court: Annotated[str, typer.Option(help="The deciding court.")],
+    file_number: Annotated[str | None, typer.Option(help="The registry's file number.")] = None,
+    actor: ActorOption = "cancelleria",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the court's decision on an attestation (art. 12 co. 7-10)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        result = placements.record_decision(
+            ctx,
+            reference_,
+            outcome,
+            _date(decided_on, "decided-on"),
+            court,
+            actor,
+            file_number,
+            key,
+        )
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("enter")
+def placement_enter(
+    reference_: ReferenceArgument,
+    commitment_signed: Annotated[
+        bool, typer.Option(help="The written commitment is signed (art. 11 co. 5).")
+    ] = False,
+    actor: ActorOption = "struttura",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The person enters the facility: the funded stay starts (art. 11 co. 4-5)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        result = placements.record_entry(ctx, reference_, commitment_signed, actor, key)
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("presence")
+def placement_presence(
+    reference_: ReferenceArgument,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD.", show_default=False)
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.", show_default=False)
+    ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            help="A monthly return, YYYY-MM: the month's days from the entry to today, never "
+            "past the last funded day (instead of --from/--to).",
+            show_default=False,
+        ),
+    ] = None,
+    absent: Annotated[
+        list[str] | None, typer.Option(help="A day of absence (repeatable).", show_default=False)
+    ] = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The facility's presence register for a period or a month (art. 13 co. 5 D.M. 128/2025:
+    only days reported present are paid; days nobody reported are listed and not paid)."""
+    with refusals(as_json):
+        absences = {_date(day, "absent") for day in absent or []}
+        if month is not None:
+            if start is not None or end is not None:
+                raise Refused("give either --month or --from and --to")
+            year, number = _month(month)
+            summary = placements.record_month_presence(
+                make_context(now), reference_, year, number, absences
+            )
+        else:
+            if start is None or end is None:
+                raise Refused("give --month, or both --from and --to")
+            summary = placements.record_presence(
+                make_context(now), reference_, _date(start, "from"), _date(end, "to"), absences
+            )
+    if as_json:
+        emit(asdict(summary))
+        return
+    unreported = ", ".join(f"{day:%d/%m/%Y}" for day in summary.unreported) or "none"
+    out.print(
+        f"{summary.reference}: {summary.recorded} days recorded "
+        f"({summary.start:%d/%m/%Y}-{summary.end:%d/%m/%Y}); stay so far {summary.present} "
+        f"present, {summary.absent} absent, EUR {summary.payable} payable; "
+        f"unreported (not paid): {unreported}"
+    )
+
+
+def _month(value: str) -> tuple[int, int]:
+    try:
+        first = date.fromisoformat(f"{value}-01")
+    except ValueError as error:
+        raise Refused(f"--month {value!r} is not a month (YYYY-MM)") from error
+    return first.year, first.month
+
+
+@placement_app.command("exit")
+def placement_exit(
+    reference_: ReferenceArgument,
+    left_on: DateArgument,
+    actor: ActorOption = "struttura",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The person leaves the facility (art. 13 co. 5)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        result = placements.record_exit(ctx, reference_, _date(left_on, "left-on"), actor, key)
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("withdraw")
+def placement_withdraw(
+    reference_: ReferenceArgument,
+    actor: ActorOption = "istituto",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The applicant withdraws; a place held is freed (art. 12 co. 9)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        result = placements.withdraw(ctx, reference_, actor, key)
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("close")
+def placement_close(
+    reference_: ReferenceArgument,
+    actor: ActorOption = "uiepe",
+    key: KeyOption = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Close the case; after a stay, with the cost-recovery statement (art. 14)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        result = placements.close(ctx, reference_, actor, key)
+    print_result(result, as_json, ctx)
+
+
+@placement_app.command("reallocate")
+def placement_reallocate(
+    office: Annotated[
+        list[str] | None, typer.Option(help="A UIEPE code (repeatable; default all).")
+    ] = None,
+    signalled: Annotated[
+        bool, typer.Option(help="Only the UIEPEs whose queues a change signalled.")
+    ] = False,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Attest free, covered places to waiting applications in protocol order (art. 12 co. 5, 9)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        if signalled:
+            report = reallocation.reallocate_signalled(ctx)
+        else:
+            report = reallocation.reallocate(ctx, office)
+    if as_json:
+        emit(asdict(report))
+        return
+    table = Table("case", "UIEPE", "protocol", "facility", "place", "freed by", title="Attested")
+    for item in report.attested:
+        table.add_row(
+            item.reference,
+            item.office,
+            str(item.protocol_number),
+            item.facility,
+            f"{item.convention}/{item.place}",
+            item.reassigned_from or "",
+        )
+    out.print(table)
+    for office_code, why in report.stopped_by.items():
+        waiting = report.waiting.get(office_code, 0)
+        out.print(f"{office_code}: {waiting} still waiting ({why})")
+
+
+# budget --------------------------------------------------------------------------------------
+@budget_app.command("split")
+def budget_split(
+    year: int,
+    appropriation: Annotated[
+        str | None, typer.Option(help="EUR; default the recorded one, else 7,000,000.")
+    ] = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Split the year's appropriation among UIEPEs by detainees, to the cent (art. 13 co. 1)."""
+    with refusals(as_json):
+        amount = None if appropriation is None else Decimal(appropriation)
+        done = budget.split(make_context(now), year, amount)
+    if as_json:
+        emit({"year": year, **asdict(done)})
+        return
+    table = Table("UIEPE", "detainees", "EUR", title=f"Allocations {year}")
+    for share in done.shares:
+        table.add_row(share.office, str(share.detainees), str(share.amount))
+    out.print(table)
+    if done.attested:
+        out.print(f"{len(done.attested)} waiting applications attested with the new money")
+
+
+@budget_app.command("monitor")
+def budget_monitor(
+    year: int,
+    quarter: Annotated[int, typer.Argument(min=1, max=4)],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write the reports' PDFs into this folder.")
+    ] = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The quarterly monitoring per UIEPE and national (art. 13 co. 7)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        report = budget.monitor(ctx, year, quarter)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for stored in budget.monitoring_reports(ctx, year, quarter):
+                (out_dir / f"{stored.kind}-{stored.period}-{stored.scope}.pdf").write_bytes(
+                    stored.pdf
+                )
+    if as_json:
+        emit(asdict(report))
+        return
+    table = Table(
+        "UIEPE", "allocated", "committed", "spent", "projected", "reserved", "occupied", "queued"
+    )
+    for row in [*report.offices, report.national]:
+        table.add_row(
+            row.scope,
+            str(row.allocated),
+            str(row.committed),
+            str(row.spent),
+            str(row.projected),
+            str(row.reserved),
+            str(row.occupied),
+            str(row.waiting),
+        )
+    out.print(table)
+    if report.stop:
+        err.print(f"[yellow]new applications stopped:[/] {report.stop}", highlight=False)
+
+
+@budget_app.command("stop")
+def budget_stop(
+    year: int,
+    reason: Annotated[str, typer.Option(help="Why (written on the refusals).")],
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop new applications (art. 13 co. 7)."""
+    with refusals(as_json):
+        budget.stop(make_context(now), year, reason)
+    if as_json:
+        emit({"year": year, "stopped": True, "reason": reason})
+    else:
+        out.print(f"{year}: new applications stopped")
+
+
+@budget_app.command("lift")
+def budget_lift(year: int, now: NowOption = None, as_json: JsonOption = False) -> None:
+    """Lift the stop on new applications."""
+    with refusals(as_json):
+        budget.lift_stop(make_context(now), year)
+    if as_json:
+        emit({"year": year, "stopped": False})
+    else:
+        out.print(f"{year}: new applications accepted again")
+
+
+# simulation ----------------------------------------------------------------------------------
+def simulate(
+    year: Annotated[int, typer.Option(help="The year to simulate.")] = 2026,
+    applications: Annotated[
+        int, typer.Option(min=1, help="Applications filed in the year.")
+    ] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same year.")] = 1,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="An EMPTY database (default: a temporary SQLite file)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Simulate a year of funded placements for all UIEPEs through the real services, and
+    print attestations, lapses, reallocations, occupancy, spend and the run time."""
+    with refusals(as_json), tempfile.TemporaryDirectory() as folder:
+        url = database_url or f"sqlite:///{Path(folder) / 'simulation.db'}"
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, disable=as_json) as bar:
+            task = bar.add_task(f"simulating {year}", total=366 if isleap(year) else 365)
+            report = simulation.simulate_on(
+                url, year, applications, seed, lambda _: bar.advance(task)
+            )
+    if as_json:
+        emit(asdict(report))
+        return
+    events = report.events
+    table = Table("figure", "value", title=f"Funded placements, simulated year {year}")
+    rows = [
+        ("applications filed", report.applications),
+        ("refused (director, intake, formal check)", events.get("refuse", 0)),
+        ("attestations issued", events.get("attest", 0)),
+        ("  of which reallocated freed places", report.reassigned),
+        (
+            "granted / rejected by the courts",
+            f"{events.get('grant', 0)} / {events.get('reject', 0)}",
+        ),
+        ("lapsed at the validity end", events.get("lapse", 0)),
+        ("decisions arrived late", events.get("late_decision", 0)),
+        (
+            "entries / early exits / 8-month ends",
+            f"{events.get('enter', 0)} / {events.get('leave', 0)} / {events.get('funding_end', 0)}",
+        ),
+        ("withdrawals", events.get("withdraw", 0)),
+        ("still queued at year end", report.states.get("queued", 0)),
+        ("places under convention", report.places),
+        ("occupancy mean / peak", f"{report.occupancy_mean:.1%} / {report.occupancy_peak:.1%}"),
+        ("allocated EUR", report.allocated),
+        ("committed EUR (held, not yet spent)", report.committed),
+        ("spent EUR (days of presence x rate)", report.spent),
+        ("new applications stopped on", report.stopped_on or "never"),
+        ("service calls", report.service_calls),
+        ("run time", f"{report.seconds} s"),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    out.print(table)
+
+
+@placement_app.command("dashboard")
+def placement_dashboard(now: NowOption = None, as_json: JsonOption = False) -> None:
+    """Each UIEPE's places, queue in protocol order and budget (the daily-dashboard flow)."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        boards = dashboard.dashboards(ctx)
+    if as_json:
+        emit({"dashboards": [asdict(board) for board in boards]})
+        return
+    today = rome_date(ctx.clock.now())
+    for board in boards:
+        out.print(Markdown(dashboard.dashboard_markdown(board, today)))
+
+
+@placement_app.command("status")
+def placement_status(
+    reference_: ReferenceArgument, now: NowOption = None, as_json: JsonOption = False
+) -> None:
+    """The case's status page, as the case-status flow publishes it (markdown); with --json,
+    the case as `case show --json` prints it: its dates, court, decision, facility and place."""
+    with refusals(as_json):
+        ctx = make_context(now)
+        if as_json:
+            emit(detail_json(engine.describe(ctx, reference_)))
+            return
+        markdown = inspection.case_status_markdown(ctx, reference_)
+    sys.stdout.write(markdown)
