@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -260,15 +261,19 @@ def fire_in(
     replay = _replay(uow.repo, idempotency_key, reference, trigger)
     if replay is not None:
         return replay
-    case = case or uow.repo.case_by_reference(reference)
+    if case is None:
+        case, next_due = uow.repo.case_and_next_due(reference)
+    else:
+        next_due = uow.repo.next_due(case.id)
     if case is None:
         raise UnknownCase(reference)
     machine = ctx.machine(case.kind)
     validated_payload = validated(machine, trigger, payload)
     live = _Live.of(case)
-    caught = catch_up_in(ctx, uow, machine, live, now)
+    overdue = next_due is not None and next_due <= now
+    caught = catch_up_in(ctx, uow, machine, live, now) if overdue else []
     try:
-        with uow.session.begin_nested() if caught else _no_savepoint():
+        with uow.session.begin_nested() if caught else nullcontext():
             result = _fire_live(
                 ctx, uow, machine, live, trigger, actor, validated_payload, idempotency_key
             )
@@ -289,14 +294,6 @@ def fire_in(
         signals=tuple(s for c in caught for s in c.signals) + result.signals,
         caught_up=tuple(c.trigger for c in caught),
     )
-
-
-class _no_savepoint:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def catch_up_in(

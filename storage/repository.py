@@ -66,6 +66,28 @@ _CASE_BY_REFERENCE = (
     .where(Case.reference == bindparam("reference"))
     .execution_options(populate_existing=True)
 )
+# The case's next legal instant: the earliest pending timer that fires a trigger (a literal
+# 'pending', for the generic plan), read with the case in one round trip where it can be.
+_NEXT_DUE = (
+    select(func.min(Timer.due_at))
+    .where(
+        Timer.case_id == Case.id,
+        text("timers.status = 'pending'"),
+        Timer.fires.is_not(None),
+    )
+    .correlate(Case)
+    .scalar_subquery()
+)
+_CASE_AND_NEXT_DUE = (
+    select(Case, _NEXT_DUE)
+    .where(Case.reference == bindparam("reference"))
+    .execution_options(populate_existing=True)
+)
+_NEXT_DUE_OF = select(func.min(Timer.due_at)).where(
+    Timer.case_id == bindparam("case_id"),
+    text("timers.status = 'pending'"),
+    Timer.fires.is_not(None),
+)
 _EVENT_BY_KEY = (
     select(CaseEvent, Case.reference)
     .join(Case, Case.id == CaseEvent.case_id)
@@ -220,6 +242,14 @@ def _as_sqlalchemy_error(statement: TextClause) -> Iterator[None]:
         raise DBAPIError.instance(statement.text, None, error, sqlite3.Error) from error
 
 
+def _aware(value: datetime | str | None) -> datetime | None:
+    """An instant from an aggregate, which comes back untyped: as UTCDateTime reads it."""
+    if value is None:
+        return None
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
 def _sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _sqlite_value(value) for key, value in params.items()}
 
@@ -345,6 +375,16 @@ class Repository:
     def case_by_reference(self, reference: str) -> Case | None:
         """The case as stored now (a row read earlier in the session is refreshed)."""
         return self.session.scalars(_CASE_BY_REFERENCE, {"reference": reference}).one_or_none()
+
+    def case_and_next_due(self, reference: str) -> tuple[Case | None, datetime | None]:
+        """The case as stored now, and the due instant of its earliest pending timer that
+        fires a trigger (None if none runs)."""
+        row = self.session.execute(_CASE_AND_NEXT_DUE, {"reference": reference}).one_or_none()
+        return (None, None) if row is None else (row[0], _aware(row[1]))
+
+    def next_due(self, case_id: int) -> datetime | None:
+        """The due instant of the case's earliest pending timer that fires a trigger."""
+        return _aware(self.session.scalar(_NEXT_DUE_OF, {"case_id": case_id}))
 
     def cases(
         self, kind: str | None, state: str | None, limit: int, now: datetime

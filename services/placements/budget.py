@@ -190,9 +190,23 @@ def stop(ctx: Context, year: int, reason: str) -> None:
         uow.commit()
 
 
-def monitoring_reports(ctx: Context, year: int, quarter: int) -> list[Report]:
+@dataclass(frozen=True)
+class StoredReport:
+    """A monitoring report as stored: its scope (a UIEPE's code or NAZIONALE) and its PDF."""
+
+    kind: str
+    period: str
+    scope: str
+    sha256: str
+    pdf: bytes
+
+
+def monitoring_reports(ctx: Context, year: int, quarter: int) -> list[StoredReport]:
     with ctx.uow() as uow:
-        return list(PlacementRepository.of(uow).reports(MONITORING, f"{year}-Q{quarter}"))
+        return [
+            StoredReport(r.kind, r.period, r.scope, r.sha256, r.pdf)
+            for r in PlacementRepository.of(uow).reports(MONITORING, f"{year}-Q{quarter}")
+        ]
 
 
 def _figures(repo: PlacementRepository, year: int) -> tuple[list[Figures], Figures]:

@@ -69,9 +69,9 @@ def dashboards(ctx: Context) -> list[Dashboard]:
             )
             places = sum(c.places for c in usable)
             queue = [
-                Waiting(f"{a.protocol_number}/{a.protocol_year}", reference, a.protocol_at)
+                Waiting(a.protocol, reference, a.protocol_at)
                 for a, reference in repo.queue(office.id)
-                if a.protocol_at is not None
+                if a.protocol is not None and a.protocol_at is not None
             ]
             figures = money[office.code]
             found.append(

@@ -53,11 +53,7 @@ def summary(repo: Repository, case_id: int, data: Mapping[str, Any]) -> dict[str
         "office": office.code,
         "court": application.court,
         "filed_on": application.filed_on,
-        "protocol": (
-            None
-            if application.protocol_number is None
-            else f"{application.protocol_number}/{application.protocol_year}"
-        ),
+        "protocol": application.protocol,
         "protocol_at": application.protocol_at,
         "decision": _decision(repo, case_id),
         "decided_on": data.get("decided_on"),

@@ -77,11 +77,7 @@ def placement_context(
             "istituto": prison.name,
             "autorita": application.court,
             "presentata_il": application.filed_on,
-            "protocollo": (
-                None
-                if application.protocol_number is None
-                else f"{application.protocol_number}/{application.protocol_year}"
-            ),
+            "protocollo": application.protocol,
             "protocollata_il": application.protocol_at,
         },
         "posto": posto,

@@ -125,6 +125,13 @@ class Application(Base):
 
     __tablename__ = "applications"
 
+    @property
+    def protocol(self) -> str | None:
+        """Its protocol number as the office writes it: NUMBER/YEAR."""
+        if self.protocol_number is None:
+            return None
+        return f"{self.protocol_number}/{self.protocol_year}"
+
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     prison_id: Mapped[int] = mapped_column(ForeignKey("prisons.id"))
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))

@@ -5,35 +5,32 @@ instant; the place goes to the next application in protocol order. On SQLite and
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
 from machines.calendar import lapse_instant, rome_date
 from services import engine, timers
-from services.clock import FixedClock
 from services.context import Context
 from services.errors import GuardFailed, LateDecision
 from services.placements import actors as placements
 from services.placements import reallocation
 from services.placements.actors import Outcome
-from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
+from tests.support.placements import (
+    COURT_TO,
+    MONDAY,
+    clock_of,
+    placements_context,
+    queued,
+)
 
-MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Rome
 DUE = lapse_instant(date(2026, 5, 2))  # issued on 2 March: valid through 2 May
 
 
 @pytest.fixture
 def lctx(db: Engine) -> Context:
-    ctx = Context.build(db, FixedClock(MONDAY), PLACEMENTS)
-    load_reference(ctx)
-    return ctx
-
-
-def clock_of(ctx: Context) -> FixedClock:
-    assert isinstance(ctx.clock, FixedClock)
-    return ctx.clock
+    return placements_context(db)
 
 
 def two_for_one_place(ctx: Context) -> tuple[str, str]:

@@ -118,10 +118,10 @@ def test_a_decision_racing_the_lapse_timer_ends_in_exactly_one_outcome(pg: Engin
         moves = [e for e in detail.history if e.from_state == "at_court"]
         assert [(e.trigger, e.effective_at) for e in moves] == [("lapse", timer.due_at)]
         with ctx.uow() as uow:
-            (held,) = uow.session.scalars(
-                select(Reservation).where(Reservation.case_id == detail.case.id)
-            )
-            statuses = {t.status for t in uow.repo.timers_of(detail.case.id)}
+            row = uow.repo.case_by_reference(case)
+            assert row is not None
+            (held,) = uow.session.scalars(select(Reservation).where(Reservation.case_id == row.id))
+            statuses = {t.status for t in uow.repo.timers_of(row.id)}
         assert detail.case.state == "lapsed"
         assert isinstance(decision, LateDecision), decision
         assert decision.since_at == timer.due_at.isoformat()

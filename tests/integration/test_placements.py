@@ -14,7 +14,6 @@ from sqlalchemy import Engine, func, select
 
 from machines.calendar import lapse_instant
 from services import engine, notices, timers
-from services.clock import FixedClock
 from services.context import Context
 from services.errors import (
     BudgetRefused,
@@ -36,25 +35,15 @@ from tests.support.placements import (
     ASSESSMENT,
     COURT_RM,
     COURT_TO,
-    PLACEMENTS,
-    load_reference,
+    clock_of,
+    placements_context,
     queued,
 )
-
-# 10:00 in Rome on a Monday
-MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def pctx(db: Engine) -> Context:
-    ctx = Context.build(db, FixedClock(MONDAY), PLACEMENTS)
-    load_reference(ctx)
-    return ctx
-
-
-def clock_of(ctx: Context) -> FixedClock:
-    assert isinstance(ctx.clock, FixedClock)
-    return ctx.clock
+    return placements_context(db)
 
 
 def state(ctx: Context, reference: str) -> str:

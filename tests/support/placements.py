@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Engine
 
 from machines.placements import EQUIPE_PARAMETERS, REQUIREMENTS
 from services.clock import FixedClock
@@ -119,3 +121,19 @@ def queued(ctx: Context, prison: str = "CC-TO", court: str = COURT_TO) -> str:
     placements.intake(ctx, filed.reference, "uiepe")
     placements.formal_check(ctx, filed.reference, True, "uiepe")
     return filed.reference
+
+
+# 10:00 in Rome on a Monday
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def placements_context(db: Engine, at: datetime = MONDAY) -> Context:
+    """Placements alone, on `db`, with the fictional reference data, the clock at `at`."""
+    ctx = Context.build(db, FixedClock(at), PLACEMENTS)
+    load_reference(ctx)
+    return ctx
+
+
+def clock_of(ctx: Context) -> FixedClock:
+    assert isinstance(ctx.clock, FixedClock)
+    return ctx.clock
