@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from machines.calendar import ROME, CalendarMismatch
 from services import engine
@@ -36,13 +37,28 @@ class Refused(Exception):
     """A usage error found after parsing (bad --data, naive --now)."""
 
 
+class Unavailable(Exception):
+    """What the environment refuses: the database, a file, the configuration."""
+
+    code = "unavailable"
+
+
 @contextmanager
 def refusals(as_json: bool = False) -> Iterator[None]:
-    """Turn refusals into one line on stderr (a JSON object with --json) and exit status 1."""
+    """Turn refusals into one line on stderr (a JSON object with --json) and exit status 1;
+    so too what the environment refuses (the database unreachable or its URL malformed, a
+    file that cannot be written), naming what to check, never a traceback."""
     try:
         yield
-    except (DomainError, Refused, CalendarMismatch, ValueError) as error:
+    except (DomainError, Refused, CalendarMismatch, ValueError, ArithmeticError) as error:
         fail(error, as_json)
+    except ArgumentError as error:
+        fail(Unavailable(f"MISURE_DATABASE_URL non valido: {error}"), as_json)
+    except SQLAlchemyError as error:
+        cause = " ".join(str(getattr(error, "orig", None) or error).split())[:300]
+        fail(Unavailable(f"database non raggiungibile (MISURE_DATABASE_URL): {cause}"), as_json)
+    except OSError as error:
+        fail(Unavailable(f"{error.strerror or error}: {error.filename or ''}".strip()), as_json)
 
 
 def fail(error: Exception, as_json: bool) -> NoReturn:
@@ -54,7 +70,7 @@ def fail(error: Exception, as_json: bool) -> NoReturn:
         act_on_signals(_made[-1], signals, f"refused:{digest}")
     message = " ".join(str(error).split())
     if as_json:
-        code = error.code if isinstance(error, DomainError) else "invalid_input"
+        code = getattr(error, "code", "invalid_input")
         body: dict[str, Any] = {"error": code, "message": message}
         if (field := getattr(error, "field", None)) is not None:
             body["field"] = field

@@ -5,6 +5,7 @@ A refusal prints one line on stderr and exits 1; nothing is half-written.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,10 +25,12 @@ from cli.common import (
     JsonOption,
     KeyOption,
     NowOption,
+    Unavailable,
     act_on_signals,
     detail_json,
     emit,
     err,
+    fail,
     make_context,
     out,
     pairs,
@@ -58,9 +61,21 @@ app.add_typer(timers_app, name="timers")
 app.add_typer(terms_app, name="terms")
 app.command("stack")(stack_cli.stack)
 app.add_typer(api_cli.api_app, name="api")
-for procedure in load_procedures(Settings().procedures):  # each adds its actors' commands
-    if procedure.cli is not None:
-        attribute(procedure.cli)(app)
+
+
+def _mount_procedures() -> str | None:
+    """Each configured procedure adds its actors' commands; a configuration that cannot be
+    loaded is told in one line, naming the setting, when the command runs."""
+    try:
+        for procedure in load_procedures(Settings().procedures):
+            if procedure.cli is not None:
+                attribute(procedure.cli)(app)
+    except (ImportError, ValueError, AttributeError) as error:
+        return f"configurazione non valida (MISURE_PROCEDURES, misure.toml): {error}"
+    return None
+
+
+CONFIGURATION_ERROR = _mount_procedures()
 
 
 # db ------------------------------------------------------------------------------------------
@@ -414,4 +429,9 @@ def terms_due(
 
 
 def main() -> None:
+    if CONFIGURATION_ERROR is not None:
+        try:
+            fail(Unavailable(CONFIGURATION_ERROR), "--json" in sys.argv)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
     app()

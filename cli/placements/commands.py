@@ -9,7 +9,6 @@ import tempfile
 from calendar import isleap
 from dataclasses import asdict
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -363,8 +362,7 @@ def budget_split(
 ) -> None:
     """Split the year's appropriation among UIEPEs by detainees, to the cent (art. 13 co. 1)."""
     with refusals(as_json):
-        amount = None if appropriation is None else Decimal(appropriation)
-        done = budget.split(make_context(now), year, amount)
+        done = budget.split(make_context(now), year, appropriation)
     if as_json:
         emit({"year": year, **asdict(done)})
         return

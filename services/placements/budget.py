@@ -15,7 +15,7 @@ from services.errors import BudgetRefused, InvalidInput
 from services.placements.effects import max_cost
 from services.placements.notices import TEMPLATES
 from services.placements.reallocation import Attested, reallocate
-from services.placements.reference import DEFAULT_APPROPRIATION
+from services.placements.reference import DEFAULT_APPROPRIATION, budget_year
 from storage.placements.models import Allocation, BudgetYear, Report
 from storage.placements.repository import PlacementRepository
 
@@ -36,12 +36,15 @@ class Split:
     attested: list[Attested]  # waiting applications the new money covered at once
 
 
-def split(ctx: Context, year: int, appropriation: Decimal | None = None) -> Split:
+def split(ctx: Context, year: int, appropriation: Decimal | str | None = None) -> Split:
     """Split `year`'s appropriation (given, or as recorded, else EUR 7,000,000) among the
     UIEPEs in proportion to their detainees, to the cent (art. 13 co. 1). Running it again
     during the year re-splits (co. 7); a UIEPE is never given less than it already holds.
-    Money that becomes available serves the waiting applications at once (art. 12 co. 5)."""
-    shares = _split(ctx, year, appropriation)
+    Money that becomes available serves the waiting applications at once (art. 12 co. 5).
+    The year and the amount are bounded as `ref load` bounds them."""
+    checked = budget_year(year, appropriation)
+    amount = checked.appropriation if appropriation is not None else None
+    shares = _split(ctx, checked.year, amount)
     return Split(shares, reallocate(ctx).attested)
 
 

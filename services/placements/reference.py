@@ -66,8 +66,27 @@ class ConventionRow(_Row):
 
 
 class BudgetYearRow(_Row):
+    """A year's appropriation (art. 13 co. 1): the bounds `ref load` and `budget split` share;
+    what the money columns hold (Numeric(14, 2)), finite, to the cent."""
+
     year: int = Field(ge=2024, le=2100)
-    appropriation: Decimal = Field(default=DEFAULT_APPROPRIATION, ge=0, decimal_places=2)
+    appropriation: Decimal = Field(
+        default=DEFAULT_APPROPRIATION, ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False
+    )
+
+
+def budget_year(year: int, appropriation: Decimal | str | None) -> BudgetYearRow:
+    """A year and an appropriation as `budget split` is given them, checked as `ref load`
+    checks them; `InvalidInput` naming the field otherwise."""
+    given: dict[str, Any] = {"year": year}
+    if appropriation is not None:
+        given["appropriation"] = appropriation
+    try:
+        return BudgetYearRow.model_validate(given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(f"{where}: {first['msg']}", where) from error
 
 
 class ReferenceData(_Row):
