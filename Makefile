@@ -31,6 +31,7 @@ lint: install
 
 bench: install postgres
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.durability
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.placement_sweep
 	$(BIN)/python -m bench.latency
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.api_load

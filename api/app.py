@@ -1,9 +1,10 @@
 """The HTTP API for the external actors, court registries first (D.M. 128/2025 art. 12 co. 8:
 the registry reports every decision at once, rejections included). Every request carries a
 registry's token and acts only on cases pending before that registry's court; every write
-carries an Idempotency-Key and is applied exactly once; every refusal says why, as JSON: 401,
-404, 409 or 422, never a 500 for anything a client can send. Each configured procedure adds its
-routes (`services/procedure.py`: `api`).
+carries an Idempotency-Key and is applied exactly once; every refusal says why, as JSON: 400,
+401, 404, 408, 409, 413, 422 or 431, never a 500 for anything a client can send. What a client
+may send is bounded (`api/limits.py`): the head, the body, the time to send them. HEAD answers
+every GET. Each configured procedure adds its routes (`services/procedure.py`: `api`).
 
 No `from __future__ import annotations` here: FastAPI reads the dependencies' annotations at
 run time."""
@@ -17,15 +18,18 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.common import ERRORS, Api, Refusal
+from api.common import ERRORS, UNAUTHORIZED, Api, Refusal
+from api.limits import Limits
 from services import registry
 from services.clock import SystemClock
 from services.context import Context
@@ -35,6 +39,61 @@ from services.settings import Settings
 log = logging.getLogger("misure.api")
 THREADS = 4
 COALESCE_SECONDS = 0.2  # signals arriving within this window share one run of their handler
+
+
+UNREADABLE = "corpo della richiesta non leggibile come JSON"
+HTTP_ERRORS = {
+    404: ("not_found", "percorso inesistente"),
+    405: ("method_not_allowed", "metodo non ammesso su questo percorso"),
+}
+# pydantic's reasons, in Italian; `{...}` are filled from the error's context.
+REASONS = {
+    "missing": "campo obbligatorio mancante",
+    "extra_forbidden": "campo non previsto",
+    "string_type": "atteso un testo",
+    "string_too_short": "testo troppo corto (lunghezza minima: {min_length})",
+    "string_too_long": "testo troppo lungo (lunghezza massima: {max_length})",
+    "string_pattern_mismatch": "formato non valido (atteso: {pattern})",
+    "date_type": "attesa una data AAAA-MM-GG",
+    "date_parsing": "data non valida (attesa AAAA-MM-GG)",
+    "date_from_datetime_parsing": "data non valida (attesa AAAA-MM-GG)",
+    "date_from_datetime_inexact": "attesa una data senza ora (AAAA-MM-GG)",
+    "int_type": "atteso un numero intero",
+    "int_parsing": "atteso un numero intero",
+    "literal_error": "valore non ammesso (atteso: {expected})",
+    "enum": "valore non ammesso (atteso: {expected})",
+    "union_tag_invalid": "valore non ammesso (atteso: {expected_tags})",
+    "union_tag_not_found": "campo obbligatorio mancante",
+    "model_attributes_type": "atteso un oggetto JSON",
+    "model_type": "atteso un oggetto JSON",
+    "dict_type": "atteso un oggetto JSON",
+    "json_invalid": UNREADABLE,
+    "value_error": "{error}",
+}
+
+
+def reason(error: Any) -> str:
+    """The reason of a pydantic error, in Italian."""
+    context = {name: str(value) for name, value in (error.get("ctx") or {}).items()}
+    try:
+        return REASONS.get(error.get("type"), "valore non valido").format_map(context)
+    except KeyError:  # a context without what the reason names
+        return "valore non valido"
+
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="Token della cancelleria (`misure api token issue`), come "
+    "`Authorization: Bearer <token>`; lo schema Bearer in maiuscole o minuscole.",
+)
+
+
+def bearer(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> str:
+    """The token of the only Authorization header, if its scheme is Bearer; else ""."""
+    return credentials.credentials.strip() if credentials is not None else ""
 
 
 class Health(BaseModel):
@@ -67,27 +126,21 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
         yield
         worker.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         lifespan=lifespan,
         title="misure - API per le cancellerie",
         version="1",
         description=__doc__,
-        responses={401: ERRORS[401]},
+        responses={status: ERRORS[status] for status in (400, 401, 408, 413, 431, 503)},
+        redirect_slashes=False,  # a trailing slash is a 404, never a redirect built from Host
+        swagger_ui_parameters={"validatorUrl": None},  # no badge from an outside validator
     )
+    app.add_middleware(Limits)
 
-    app = FastAPI(
-        lifespan=lifespan,
-        title="misure - API per le cancellerie",
-        version="1",
-        description=__doc__,
-        responses={401: ERRORS[401]},
-    )
-
-    def caller(authorization: Annotated[str | None, Header()] = None) -> registry.Registry:
-        token = (authorization or "").removeprefix("Bearer ").strip()
+    def caller(token: Annotated[str, Depends(bearer)]) -> registry.Registry:
         found = registry.authenticate(ctx(), token) if token else None
         if found is None:
-            raise Refusal(401, "unauthorized", "a valid registry token is required (Bearer)")
+            raise Refusal(401, "unauthorized", UNAUTHORIZED)
         return found
 
     @app.exception_handler(Refusal)
@@ -104,8 +157,10 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
         where = [str(part) for part in loc if part not in ("body", "path", "header")]
         if first.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             where = ["outcome"]
+        elif first.get("type") == "json_invalid" or loc == ["body"]:
+            where = ["body"]  # the body as a whole (not the offset FastAPI gives for bad JSON)
         return JSONResponse(
-            {"error": "invalid_input", "message": str(first.get("msg")),
+            {"error": "invalid_input", "message": reason(first),
              "field": ".".join(where) or None},
             422,
         )  # fmt: skip
@@ -114,7 +169,7 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
     async def unavailable(_: Request, error: SQLAlchemyError) -> JSONResponse:
         log.error("database error: %s", type(error).__name__)
         return JSONResponse(
-            {"error": "unavailable", "message": "the database did not answer; retry later"},
+            {"error": "unavailable", "message": "il database non risponde: riprovare tra poco"},
             503,
             headers={"Retry-After": "1"},
         )
@@ -123,11 +178,11 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400:  # a body that is not even JSON text
             return JSONResponse(
-                {"error": "invalid_input", "message": str(error.detail), "field": "body"}, 422
+                {"error": "invalid_input", "message": UNREADABLE, "field": "body"}, 422
             )
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
+        code, message = HTTP_ERRORS.get(error.status_code, ("error", str(error.detail)))
         return JSONResponse(
-            {"error": code, "message": str(error.detail)},
+            {"error": code, "message": message},
             error.status_code,
             headers=getattr(error, "headers", None),  # Allow, on a 405
         )
@@ -142,7 +197,7 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
             return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
         return Health(status="ok", database="ok")
 
-    api = Api(ctx=ctx, caller=caller, poke=worker.poke)
+    api = Api(ctx=ctx, caller=caller, token=bearer, poke=worker.poke)
     for procedure in services.procedures:
         if procedure.api is not None:
             app.include_router(attribute(procedure.api)(api))

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.limits import MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_HEADERS
 from services import registry
 from services.context import Context
 
@@ -19,6 +20,7 @@ KEY_DESCRIPTION = (
     "Chiave scelta dalla cancelleria (1-200 caratteri stampabili, senza spazi): la stessa "
     "richiesta ripetuta con la stessa chiave riceve la prima risposta; con un corpo diverso, 409."
 )
+UNAUTHORIZED = "serve il token valido di una cancelleria (Authorization: Bearer <token>)"
 
 
 class Error(BaseModel):
@@ -37,10 +39,42 @@ class Error(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": Error,
+        "description": "Intestazione Authorization o Idempotency-Key ripetuta (invalid_request).",
+    },
     401: {"model": Error, "description": "Token assente, sconosciuto o revocato."},
     404: {"model": Error, "description": "Nessuna pratica pendente davanti a questa Autorità."},
-    409: {"model": Error, "description": "Decisione non applicabile, o chiave già usata."},
+    408: {
+        "model": Error,
+        "description": "Richiesta non ricevuta per intero entro il tempo concesso "
+        "(request_timeout): la connessione è chiusa.",
+    },
+    409: {
+        "model": Error,
+        "description": "Decisione non applicabile: late_decision (l'attestazione non attende "
+        "più una decisione; registrata nello storico, una volta sola anche se ripetuta), "
+        "transition_not_allowed (nessuna attestazione da decidere), guard_failed (una regola "
+        "della pratica lo impedisce), idempotency_conflict (chiave già usata con un altro corpo). "
+        "Le decisioni concorrenti sulla stessa pratica si attendono: ciascuna riceve la "
+        "risposta che le spetta nel suo turno.",
+    },
+    413: {
+        "model": Error,
+        "description": f"Corpo oltre {MAX_BODY_BYTES // 1024} KiB (payload_too_large), "
+        "rifiutato prima di leggerlo.",
+    },
     422: {"model": Error, "description": "Richiesta non valida: il campo e il motivo."},
+    503: {
+        "model": Error,
+        "description": "Il database non risponde (unavailable): nulla è stato scritto; "
+        "riprovare dopo Retry-After secondi con la stessa chiave.",
+    },
+    431: {
+        "model": Error,
+        "description": f"Intestazioni oltre {MAX_HEAD_BYTES // 1024} KiB o più di {MAX_HEADERS} "
+        "(headers_too_large).",
+    },
 }
 
 
@@ -53,9 +87,11 @@ class Refusal(Exception):
 @dataclass(frozen=True)
 class Api:
     """What a procedure's router is given: `ctx` the services' context; `caller` the FastAPI
-    dependency that authenticates a registry (401 otherwise); `poke` to serve the signals a
-    change emitted, off the request."""
+    dependency that authenticates a registry (401 otherwise); `token` the dependency that
+    gives the bearer token as sent ("" if none), for a service that authenticates it itself;
+    `poke` to serve the signals a change emitted, off the request."""
 
     ctx: Callable[[], Context]
     caller: Callable[..., registry.Registry]
+    token: Callable[..., str]
     poke: Callable[[tuple[str, ...], str], None]

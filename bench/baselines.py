@@ -2,7 +2,7 @@
 
 Every function takes an SQLAlchemy URL, ``sqlite:////abs/path.db`` or
 ``postgresql+psycopg://...``, and talks to the database through plain DB-API (sqlite3 or
-psycopg 3). SQLite connections use ``journal_mode=WAL``, ``synchronous=NORMAL`` (the settings
+psycopg 3). SQLite connections use ``journal_mode=WAL``, ``synchronous=FULL`` (the settings
 of our engine), a 30 s busy timeout and ``BEGIN IMMEDIATE`` transactions; PostgreSQL
 connections use psycopg's default implicit transactions. Set-up is never timed.
 """
@@ -98,7 +98,7 @@ def _connect(url: str) -> _Db:
     if parsed.get_backend_name() == "sqlite":
         conn = sqlite3.connect(parsed.database or "", timeout=30.0, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=FULL")
         return _Db(conn, sqlite=True)
     conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     return _Db(psycopg.connect(conninfo), sqlite=False)

@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from queue import Empty, Queue
 from threading import Barrier
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -37,7 +38,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from bench.baselines import floor_rate, spiff_rate, spiff_transition_rate
@@ -257,10 +258,17 @@ def settle(url: str) -> None:
     engine.dispose()
 
 
-def transitions_seconds(url: str, n: int, tick: Tick) -> float:
+def transitions_seconds(url: str, n: int, tick: Tick, synchronous: str | None = None) -> float:
     """Seconds for `n` calls of `fire(..., "review", ...)`, one transaction each, on cases in
-    FILED; each schedules the 30-day review timer."""
+    FILED; each schedules the 30-day review timer. `synchronous` replaces SQLite's setting
+    (the engine's is FULL)."""
     engine = make_engine(url)
+    if synchronous is not None:
+
+        @event.listens_for(engine, "connect")
+        def _synchronous(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
+
     references = seed_filed_cases(engine, n, OPENED)
     settle(url)
     ctx = Context.build(

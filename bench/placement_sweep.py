@@ -107,7 +107,7 @@ def placement_rate(
         settle(url)
         ctx = Context.build(make_engine(url), FixedClock(due), MODULES)
         seconds = timed_sweep(ctx, due, mode, n)
-        with ctx.uow() as uow:
+        with ctx.read() as uow:
             released = uow.session.scalar(
                 select(func.count())
                 .select_from(Reservation)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -24,11 +25,32 @@ def api_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8400,
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    read_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            envvar="MISURE_API_READ_TIMEOUT",
+            help="Seconds a client has to send a whole request, 408 after "
+            "(default: READ_TIMEOUT in api/limits.py).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API (uvicorn). Tokens never appear in its logs: only method, path, status."""
+    """Serve the API (uvicorn, with the limits of `api/limits.py`). Tokens never appear in its
+    logs: only method, path, status."""
+    import asyncio
+
     import uvicorn
 
-    uvicorn.run("api.app:app", host=host, port=port, log_level="info", workers=workers)
+    from api.limits import BoundedHttpTools
+
+    # uvicorn builds each connection's protocol by calling `http` as it would the class.
+    limits = {} if read_timeout is None else {"read_timeout": read_timeout}
+    protocol = cast(type[asyncio.Protocol], partial(BoundedHttpTools, **limits))
+    uvicorn.run(
+        "api.app:app", host=host, port=port, log_level="info", workers=workers,
+        http=protocol, ws="none", timeout_keep_alive=5,
+    )  # fmt: skip
 
 
 @api_app.command("openapi")

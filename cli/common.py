@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,19 +14,31 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from typer._click.exceptions import (
+    BadParameter,
+    ClickException,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
+)
 
 from machines.calendar import ROME, CalendarMismatch
 from services import engine
 from services.clock import Clock, FixedClock, SystemClock
 from services.context import Context
 from services.errors import DomainError
+from services.reasons import reason
 from services.records import CaseRecord, EventRecord, TimerRecord
 from services.settings import Settings
 
 out = Console()
 err = Console(stderr=True)
+COUNT_MAX = 2**31 - 1  # the largest limit or batch an option takes: an integer column's bound
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 NowOption = Annotated[
@@ -68,16 +81,92 @@ def fail(error: Exception, as_json: bool) -> NoReturn:
     if signals and _made:
         digest = hashlib.sha256(str(error).encode()).hexdigest()[:16]
         act_on_signals(_made[-1], signals, f"refused:{digest}")
-    message = " ".join(str(error).split())
+    code = getattr(error, "code", "invalid_input")
+    tell(code, str(error), getattr(error, "field", None), as_json)
+    raise typer.Exit(1)
+
+
+def tell(code: str, message: str, field: str | None, as_json: bool) -> None:
+    """One line on stderr: a JSON object {error, message, field} with --json, else text."""
+    message = " ".join(message.split())
     if as_json:
-        code = getattr(error, "code", "invalid_input")
         body: dict[str, Any] = {"error": code, "message": message}
-        if (field := getattr(error, "field", None)) is not None:
+        if field is not None:
             body["field"] = field
         sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
     else:
-        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def run(app: typer.Typer, args: list[str]) -> int:
+    """Run the command line on `args`; its exit status. Never a traceback: a usage error (an
+    unknown command or option, a missing or malformed value) is one line and status 2, a
+    refusal one line and status 1 (`fail`), anything unforeseen one line and status 1; `--help`
+    and a group named alone print the help, as Typer does."""
+    as_json = "--json" in args
+    try:
+        done = app(args=args, standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        if text := error.format_message().strip():  # rich printed the help already
+            sys.stdout.write(text + "\n")
+        return error.exit_code
+    except ClickException as error:
+        code = "usage" if isinstance(error, UsageError) else "invalid_input"
+        tell(code, usage(error), _parameter(error), as_json)
+        return error.exit_code
+    except typer.Abort:
+        tell("aborted", "interrotto", None, as_json)
+        return 1
+    except Exception as error:  # a defect: still one line, naming it, for a bug report
+        tell("internal", f"errore interno ({type(error).__name__}): {error}", None, as_json)
+        return 1
+    return done if isinstance(done, int) else 0
+
+
+def usage(error: ClickException) -> str:
+    """A usage error in Italian, with where to find the command's help."""
+    if isinstance(error, NoSuchOption):
+        text = f"opzione sconosciuta {error.option_name}"
+        if error.possibilities:
+            text += f" (forse {', '.join(sorted(error.possibilities))}?)"
+    elif isinstance(error, MissingParameter):
+        text = f"manca {_hint(error) or 'un valore'}"
+    elif isinstance(error, BadParameter):
+        cause = error.__cause__
+        why = reason(cause.errors()[0]) if isinstance(cause, ValidationError) else error.message
+        text = f"valore non valido per {_hint(error) or 'un parametro'}: {why}"
+    else:
+        text = error.format_message()
+    for english, italian in _PHRASES:
+        text = re.sub(english, italian, text)
+    context = getattr(error, "ctx", None)
+    if context is not None:
+        text = f"{text.rstrip('.')}; vedi '{context.command_path} --help'"
+    return text
+
+
+# What Click says of a command line it cannot parse, in Italian (anything else as Click says it).
+_PHRASES = (
+    (r"No such command '(.*?)'\.", r"comando sconosciuto '\1'"),
+    (r" Did you mean (.*)\?", r" (forse \1?)"),
+    (r"Got unexpected extra arguments?(?:\(s\))? \((.*)\)", r"argomenti in più: \1"),
+    (r"Option '(.*?)' requires an argument\.", r"l'opzione '\1' richiede un valore"),
+    (r"(.*) is not one of (.*)\.", r"\1 non è tra \2"),
+)
+
+
+def _hint(error: BadParameter) -> str:
+    if error.param_hint is not None:
+        hint = error.param_hint
+        return hint if isinstance(hint, str) else " / ".join(hint)
+    return "" if error.param is None else str(error.param.get_error_hint())
+
+
+def _parameter(error: ClickException) -> str | None:
+    """The parameter at fault, as --json names it."""
+    if isinstance(error, BadParameter) and error.param is not None:
+        return error.param.name
+    return error.option_name if isinstance(error, NoSuchOption) else None
 
 
 _made: list[Context] = []  # the context this command made: one command, one process
@@ -177,6 +266,7 @@ def event_json(event: EventRecord) -> dict[str, Any]:
         "payload": event.payload,
         "occurred_at": event.occurred_at.isoformat(),
         "effective_at": event.effective_at.isoformat(),
+        "repeats": event.repeats,
     }
 
 

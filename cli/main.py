@@ -1,6 +1,7 @@
 """The `misure` command line: every command prints rich text, or one JSON document with --json.
 
-A refusal prints one line on stderr and exits 1; nothing is half-written.
+A refusal prints one line on stderr and exits 1; nothing is half-written. A usage error (an
+unknown command or option, a missing or malformed value) prints one line and exits 2.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from cli import api as api_cli
+from cli import audit as audit_cli
 from cli import stack as stack_cli
 from cli.common import (
+    COUNT_MAX,
     ActorOption,
     DataOption,
     JsonOption,
@@ -30,7 +33,6 @@ from cli.common import (
     detail_json,
     emit,
     err,
-    fail,
     make_context,
     out,
     pairs,
@@ -39,6 +41,8 @@ from cli.common import (
     refusals,
     rome,
     row_json,
+    run,
+    tell,
     timer_json,
 )
 from machines.calendar import ROME, TermRule, Unit, is_holiday
@@ -61,6 +65,7 @@ app.add_typer(timers_app, name="timers")
 app.add_typer(terms_app, name="terms")
 app.command("stack")(stack_cli.stack)
 app.add_typer(api_cli.api_app, name="api")
+app.add_typer(audit_cli.audit_app, name="audit")
 
 
 def _mount_procedures() -> str | None:
@@ -97,7 +102,7 @@ def db_upgrade(as_json: JsonOption = False) -> None:
 def case_list(
     kind: Annotated[str | None, typer.Option(help="Only cases of this kind.")] = None,
     state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 500,
+    limit: Annotated[int, typer.Option(min=1, max=COUNT_MAX, help="At most this many.")] = 500,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -218,7 +223,9 @@ def case_fire(
 @timers_app.command("sweep")
 def timers_sweep(
     now: NowOption = None,
-    batch: Annotated[int, typer.Option(min=1, help="Timers claimed per batch.")] = 500,
+    batch: Annotated[
+        int, typer.Option(min=1, max=COUNT_MAX, help="Timers claimed per batch.")
+    ] = 500,
     mode: Annotated[
         timers.SweepMode,
         typer.Option(help="One transaction per firing, or per batch with savepoints."),
@@ -284,8 +291,10 @@ def timers_incidents(as_json: JsonOption = False) -> None:
 
 @app.command("work")
 def work(
-    every: Annotated[float, typer.Option(min=1, help="Seconds between rounds.")] = 60,
-    batch: Annotated[int, typer.Option(min=1, help="Timers claimed per batch.")] = 500,
+    every: Annotated[float, typer.Option(min=1, max=86400, help="Seconds between rounds.")] = 60,
+    batch: Annotated[
+        int, typer.Option(min=1, max=COUNT_MAX, help="Timers claimed per batch.")
+    ] = 500,
 ) -> None:
     """Every few seconds, fire due timers, serve the procedures' signals (freed places
     reassigned) and render pending notices, until interrupted (the embedded scheduler;
@@ -325,7 +334,9 @@ def _office() -> notices.Office:
 
 @notices_app.command("render")
 def notices_render(
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=COUNT_MAX, help="At most this many.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Render every pending notice to HTML and PDF, each exactly once."""
@@ -386,8 +397,8 @@ def case_documents(
 @terms_app.command("due")
 def terms_due(
     start: Annotated[str, typer.Option(help="The starting day (YYYY-MM-DD), not counted.")],
-    days: Annotated[int | None, typer.Option(min=1, help="A term in days.")] = None,
-    months: Annotated[int | None, typer.Option(min=1, help="A term in months.")] = None,
+    days: Annotated[int | None, typer.Option(min=1, max=36525, help="A term in days.")] = None,
+    months: Annotated[int | None, typer.Option(min=1, max=1200, help="A term in months.")] = None,
     extend_on_holiday: Annotated[
         bool, typer.Option(help="Move an end on a holiday to the next working day.")
     ] = True,
@@ -429,9 +440,8 @@ def terms_due(
 
 
 def main() -> None:
+    """The `misure` command: one line on stderr for any failure, never a traceback."""
     if CONFIGURATION_ERROR is not None:
-        try:
-            fail(Unavailable(CONFIGURATION_ERROR), "--json" in sys.argv)
-        except typer.Exit as done:
-            sys.exit(done.exit_code)
-    app()
+        tell(Unavailable.code, CONFIGURATION_ERROR, None, "--json" in sys.argv)
+        sys.exit(1)
+    sys.exit(run(app, sys.argv[1:]))

@@ -86,7 +86,9 @@ class Transition:
     `article` is the legal basis written on the event; `notices` are templates to render and
     `signals` other outbox topics (e.g. a reallocation) written in the same transaction;
     `records` are payload fields kept on the case (a protocol number, a decision date) for
-    later guards and documents.
+    later guards and documents. `private` are payload fields that are personal data (art. 15
+    D.M. 128/2025: an assessment, an income): the guards judge them, the case's data keeps
+    them for its notices, and the event carries only their names and a salted digest.
     """
 
     trigger: str
@@ -98,6 +100,7 @@ class Transition:
     signals: tuple[str, ...] = ()
     records: tuple[str, ...] = ()
     schema: type[Payload] = NoPayload
+    private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

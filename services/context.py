@@ -21,7 +21,7 @@ from services.clock import Clock
 from services.errors import UnknownKind
 from services.procedure import NoticeContext, Procedure, SignalHandler, load_procedures
 from services.settings import Settings
-from storage.database import make_engine, make_session_factory
+from storage.database import make_engine, make_session_factory, readonly
 from storage.repository import Repository
 from storage.unit_of_work import UnitOfWork
 
@@ -72,8 +72,18 @@ class Context:
     def _sessions(self) -> sessionmaker[Session]:
         return make_session_factory(self.db)
 
+    @cached_property
+    def _read_sessions(self) -> sessionmaker[Session]:
+        return make_session_factory(readonly(self.db))
+
     def uow(self) -> UnitOfWork:
+        """A unit of work that writes (on SQLite, it waits for and holds the one writer)."""
         return UnitOfWork(self.db, self._sessions)
+
+    def read(self) -> UnitOfWork:
+        """A read unit: a consistent snapshot that never commits, and on SQLite never waits for
+        a writer nor holds one up."""
+        return UnitOfWork(self.db, self._read_sessions, read_only=True)
 
     def machine(self, kind: str) -> CaseMachine:
         try:

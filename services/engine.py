@@ -6,7 +6,9 @@ the timers of the state left (resolved) and entered (scheduled), and the outbox 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -25,6 +27,7 @@ from machines.spec import (
     GuardRefused,
     PayloadRefused,
     TermNotLapsed,
+    Transition,
     TriggerNotAllowed,
     Verdict,
 )
@@ -158,6 +161,9 @@ def check_bounds(actor: str, idempotency_key: str | None) -> None:
     """What every write takes from outside, bounded the same on every database."""
     if not actor.strip() or len(actor) > ACTOR_LENGTH:
         raise InvalidInput(f"actor must have 1 to {ACTOR_LENGTH} characters", "actor")
+    if actor != actor.strip() or not actor.isprintable():
+        # a label on one line, as the trail and every view show it (art. 15: no free text)
+        raise InvalidInput("actor must be one printable line, without surrounding spaces", "actor")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= KEY_LENGTH:
         raise InvalidInput(
             f"idempotency key must have 1 to {KEY_LENGTH} characters", "idempotency_key"
@@ -402,8 +408,13 @@ def record_message(
 ) -> FireResult:
     """Put a message that changes nothing (a court decision arriving after the lapse) in the
     case's history: an event whose state before and after is the same; its timers run on.
-    Raises `VersionConflict` if the case moved since it was read."""
+    The same message again is counted on that event, not appended (`replayed`). Raises
+    `VersionConflict` if the case moved since it was read."""
     now = ctx.clock.now()
+    kept = uow.repo.same_message(case.id, case.state, trigger, actor, payload)
+    if kept is not None:
+        uow.repo.count_repeat(kept.id, now)
+        return FireResult.of(kept, case.reference, replayed=True)
     running = tuple(timer.name for timer in uow.repo.timers_of(case.id, TimerStatus.PENDING))
     change = Change(
         trigger=trigger,
@@ -427,7 +438,7 @@ def describe(ctx: Context, reference: str) -> CaseDetail:
     sweep records them), what can happen now (each trigger, allowed or why not), its pending
     timers, its full history and what its procedure knows of it."""
     now = ctx.clock.now()
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         case = uow.repo.case_by_reference(reference)
         if case is None:
             raise UnknownCase(reference)
@@ -437,13 +448,17 @@ def describe(ctx: Context, reference: str) -> CaseDetail:
         state = passed[-1].to_state if passed else case.state
         view = CaseView(reference=case.reference, state=state, data=dict(case.data))
         facts = ctx.facts(uow.repo, case.kind, case.id, now)
+        repeats = uow.repo.repeats(case.id)
         return CaseDetail(
             case=CaseRecord.of(case),
             state=state,
             verdicts=machine.verdicts(GuardInput(view, {}, now, facts)),
             pending_timers=tuple(TimerRecord.of(timer) for timer in pending),
             passed_terms=passed,
-            history=tuple(EventRecord.of(event) for event in uow.repo.history(case.id)),
+            history=tuple(
+                EventRecord.of(event, repeats.get(event.id, 0))
+                for event in uow.repo.history(case.id)
+            ),
             facts=ctx.summary(uow.repo, case.kind, case.id, dict(case.data)),
         )
 
@@ -479,13 +494,13 @@ class CaseRow:
 
 def has_cases(ctx: Context) -> bool:
     """Whether the database holds any case (a demo is loaded only into an empty one)."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return bool(uow.repo.cases(None, None, 1, ctx.clock.now()))
 
 
 def example_case(ctx: Context) -> str | None:
     """A case with a running term (the most distant), to show at once in the UI."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.repo.case_with_running_term()
 
 
@@ -496,7 +511,7 @@ def list_cases(
     if kind is not None:
         ctx.machine(kind)
     now = ctx.clock.now()
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         cases = list(uow.repo.cases(kind, state, limit, now))
         overdue: dict[int, list[Timer]] = {}
         for timer in uow.repo.overdue_timers_of([case.id for case in cases], now):
@@ -529,6 +544,9 @@ def build_change(
     it starts run from the day it took effect (`effective_at`, else `now`)."""
     transition = fired.transition
     recorded = {key: payload[key] for key in transition.records if key in payload}
+    payload, private = _kept_private(transition, payload, case_data)
+    if private is not None:
+        recorded["private"] = private
     outbox = [
         NewOutbox(NOTICE_TOPIC, {"template": template, "reference": reference})
         for template in transition.notices
@@ -548,6 +566,29 @@ def build_change(
         data={**case_data, **recorded} if recorded else None,
         effective_at=effective_at,
     )
+
+
+def _kept_private(
+    transition: Transition, payload: dict[str, Any], case_data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The event's payload without the transition's private fields, which go to the case's
+    data (`private`, by trigger, with the salt of the digest the event carries instead)."""
+    kept = {key: payload[key] for key in transition.private if key in payload}
+    if not kept:
+        return payload, None
+    salt = secrets.token_hex(16)
+    public = {key: value for key, value in payload.items() if key not in kept}
+    public["private"] = {"fields": sorted(kept), "digest": private_digest(salt, kept)}
+    private = {**case_data.get("private", {}), transition.trigger: {"salt": salt, **kept}}
+    return public, private
+
+
+def private_digest(salt: str, kept: Mapping[str, Any]) -> str:
+    """What the trail keeps of personal data: a digest no one can invert without the salt,
+    which only the case's data holds."""
+    return hashlib.sha256(
+        (salt + json.dumps(kept, sort_keys=True, default=str)).encode()
+    ).hexdigest()
 
 
 def fire_machine_on(

@@ -1,10 +1,14 @@
 """Rendering of the notices the outbox asks for: each one exactly once, as a stored document.
 
-Each message is claimed, rendered and stored in its own transaction, with the message marked done
-in the same commit (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE serializes
-renderers). The unique `documents.outbox_id` is the last word: a renderer that loses the race
-rolls back and counts the message as already rendered. A render that raises is recorded on the
-message and retried by a later pass, until `MAX_ATTEMPTS` mark it failed; it is never dropped.
+Each message is claimed, its notice rendered, and the document stored with the message marked
+done in one commit. A render (WeasyPrint) takes far longer than a transition, so on SQLite it
+never holds the one writer: the claim reads a snapshot, the render runs outside any transaction
+and only the store writes. On PostgreSQL the claim locks the message (FOR UPDATE SKIP LOCKED)
+until its document is stored, so that concurrent renderers pass each other by; that row lock
+holds up no sweep and no decision. Either way the unique `documents.outbox_id` is the last word:
+a renderer that loses the race keeps the other's document and counts the message as already
+rendered. A render that raises is recorded on the message and retried by a later pass, until
+`MAX_ATTEMPTS` mark it failed; it is never dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from services.applied import NOTICE_TOPIC
 from services.context import Context
 from services.errors import UnknownCase
 from services.records import DocumentRecord
+from storage.database import is_postgresql
 from storage.models import Document, OutboxMessage
 from storage.repository import Repository
 from storage.unit_of_work import UnitOfWork
@@ -68,31 +73,10 @@ def render_pending_notices(
     report = NoticeReport()
     last_id = 0
     while limit is None or report.handled < limit:
-        with ctx.uow() as uow:
-            message = uow.repo.claim_outbox_after(NOTICE_TOPIC, last_id)
-            if message is None:
-                break
-            last_id, attempts = message.id, message.attempts
-            template = str(message.payload.get("template"))
-            now = ctx.clock.now()
-            try:
-                document = _render(ctx, uow, message, office, now)
-            except Exception as error:
-                uow.rollback()
-                reason = f"{type(error).__name__}: {error}"
-                uow.repo.record_outbox_failure(last_id, reason, attempts + 1 >= MAX_ATTEMPTS, now)
-                uow.commit()
-                report.failed += 1
-                report.errors.append(f"outbox {last_id} {template}: {reason}")
-            else:
-                stored = _store(uow.repo, document, now)
-                uow.commit()
-                if stored:
-                    report.rendered += 1
-                    reference = str(message.payload.get("reference", document.case_id))
-                    report.documents.append(Rendered(reference, document.template, document.sha256))
-                else:
-                    report.already_rendered += 1
+        claim = _next(ctx, office, last_id, report)
+        if claim is None:
+            break
+        last_id = claim.outbox_id
         if progress is not None:
             progress(1)
     return report
@@ -100,23 +84,76 @@ def render_pending_notices(
 
 def document_for(ctx: Context, reference: str) -> list[DocumentRecord]:
     """The documents rendered for case `reference`, oldest first."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         case = uow.repo.case_by_reference(reference)
         if case is None:
             raise UnknownCase(reference)
         return [DocumentRecord.of(document) for document in uow.repo.documents_of(case.id)]
 
 
-def _render(
+@dataclass(frozen=True)
+class _Claim:
+    """A pending message taken at `now`, with what its notice says (`context`), or why that
+    could not be read."""
+
+    outbox_id: int
+    attempts: int
+    case_id: int
+    event_id: int
+    template: str
+    reference: str
+    now: datetime
+    context: dict[str, Any] | str
+
+
+def _next(ctx: Context, office: Office, after_id: int, report: NoticeReport) -> _Claim | None:
+    """Claim, render and store the first pending notice after `after_id`; None if none is
+    left."""
+    if is_postgresql(ctx.db):
+        with ctx.uow() as uow:
+            claim = _claim(ctx, uow, office, after_id)
+            if claim is not None:
+                _write(uow, claim, _render(ctx, claim), report)
+        return claim
+    with ctx.read() as snapshot:
+        claim = _claim(ctx, snapshot, office, after_id)
+    if claim is not None:
+        outcome = _render(ctx, claim)
+        with ctx.uow() as uow:
+            _write(uow, claim, outcome, report)
+    return claim
+
+
+def _claim(ctx: Context, uow: UnitOfWork, office: Office, after_id: int) -> _Claim | None:
+    message = uow.repo.claim_outbox_after(NOTICE_TOPIC, after_id)
+    if message is None:
+        return None
+    now = ctx.clock.now()
+    try:
+        context: dict[str, Any] | str = _context(ctx, uow, message, office, now)
+    except Exception as error:
+        context = _reason(error)
+    return _Claim(
+        outbox_id=message.id,
+        attempts=message.attempts,
+        case_id=message.case_id,
+        event_id=message.event_id,
+        template=str(message.payload.get("template")),
+        reference=str(message.payload.get("reference", message.case_id)),
+        now=now,
+        context=context,
+    )
+
+
+def _context(
     ctx: Context, uow: UnitOfWork, message: OutboxMessage, office: Office, now: datetime
-) -> Document:
-    """The notice's document. `office` signs it unless the case's kind names who does (a
+) -> dict[str, Any]:
+    """What the notice says. `office` signs it unless the case's kind names who does (a
     placement's competent UIEPE)."""
     repo = uow.repo
     case = repo.case_by_id(message.case_id)
     event = repo.event(message.event_id)
     machine = ctx.machine(case.kind)
-    template = str(message.payload["template"])
     context: dict[str, Any] = {
         "ufficio": office.name,
         "numero": f"{case.reference}/{message.id}",
@@ -139,17 +176,50 @@ def _render(
     kind_context = ctx.notice_context(case.kind)
     if kind_context is not None:
         context.update(kind_context(uow, case, event, now))
-    rendered = render_notice(template, context, ctx.template_folders)
+    return context
+
+
+def _render(ctx: Context, claim: _Claim) -> Document | str:
+    """The notice's document, or why it could not be rendered."""
+    if isinstance(claim.context, str):
+        return claim.context
+    try:
+        rendered = render_notice(claim.template, claim.context, ctx.template_folders)
+    except Exception as error:
+        return _reason(error)
     return Document(
-        outbox_id=message.id,
-        event_id=event.id,
-        case_id=case.id,
-        template=template,
+        outbox_id=claim.outbox_id,
+        event_id=claim.event_id,
+        case_id=claim.case_id,
+        template=claim.template,
         html=rendered.html,
         pdf=rendered.pdf,
         sha256=rendered.sha256,
-        rendered_at=now,
+        rendered_at=claim.now,
     )
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _write(uow: UnitOfWork, claim: _Claim, outcome: Document | str, report: NoticeReport) -> None:
+    """Store the document and close its message, or record the failed attempt."""
+    if isinstance(outcome, str):
+        uow.rollback()  # on PostgreSQL, a statement that failed in the claim aborted it
+        give_up = claim.attempts + 1 >= MAX_ATTEMPTS
+        uow.repo.record_outbox_failure(claim.outbox_id, outcome, give_up, claim.now)
+        uow.commit()
+        report.failed += 1
+        report.errors.append(f"outbox {claim.outbox_id} {claim.template}: {outcome}")
+        return
+    stored = _store(uow.repo, outcome, claim.now)
+    uow.commit()
+    if stored:
+        report.rendered += 1
+        report.documents.append(Rendered(claim.reference, outcome.template, outcome.sha256))
+    else:
+        report.already_rendered += 1
 
 
 def _store(repo: Repository, document: Document, now: datetime) -> bool:

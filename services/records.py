@@ -62,13 +62,14 @@ class EventRecord:
     idempotency_key: str | None
     occurred_at: datetime  # when it was recorded
     effective_at: datetime  # when it took effect in law
+    repeats: int = 0  # the same message received again, counted here (late decisions)
 
     @classmethod
-    def of(cls, row: CaseEvent) -> EventRecord:
+    def of(cls, row: CaseEvent, repeats: int = 0) -> EventRecord:
         return cls(
             row.id, row.sequence, row.trigger, row.from_state, row.to_state, row.actor,
             dict(row.payload), row.legal_basis, row.idempotency_key, row.occurred_at,
-            row.effective_at,
+            row.effective_at, repeats,
         )  # fmt: skip
 
 

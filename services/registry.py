@@ -87,13 +87,13 @@ def revoke_token(ctx: Context, token_id: int) -> None:
 
 
 def tokens(ctx: Context) -> list[TokenRecord]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return [TokenRecord.of(token) for token in uow.registry.tokens()]
 
 
 def authenticate(ctx: Context, token: str) -> Registry | None:
     """The registry a token belongs to, or None (unknown or revoked: the same answer)."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return _registry(uow, token)
 
 

@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     declaring the procedures this installation runs (default: `misure.toml`).
     `MISURE_MACHINE_MODULES`: bare machines without a procedure (the engine's tests).
     `MISURE_OFFICE_NAME`, `MISURE_OFFICE_PLACE`: who issues the notices, and where they are
-    signed."""
+    signed. `MISURE_SEALS_DIR`: where the daily seals of the trail are written, outside the
+    database (keep it on other storage, or copy it there)."""
 
     model_config = SettingsConfigDict(env_prefix="MISURE_", toml_file=CONFIG)
 
@@ -30,6 +31,7 @@ class Settings(BaseSettings):
     machine_modules: list[str] = Field(default_factory=list)
     office_name: str = "Ufficio interdistrettuale di esecuzione penale esterna"
     office_place: str = "Roma"
+    seals_dir: Path = Path("var/seals")
 
     @classmethod
     def settings_customise_sources(

@@ -82,7 +82,7 @@ def backoff(attempt: int) -> timedelta:
 
 
 def count_due(ctx: Context, now: datetime) -> int:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.repo.count_due(now)
 
 
@@ -113,7 +113,7 @@ def sweep(
 
 def incidents(ctx: Context) -> list[tuple[TimerRecord, str]]:
     """Timers that failed all their attempts, with their case reference."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return [(TimerRecord.of(timer), reference) for timer, reference in uow.repo.incidents()]
 
 

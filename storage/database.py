@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The execution option that makes SQLite begin a read transaction (see `readonly`).
+SQLITE_READ = "misure_sqlite_read"
 # SQLite has one writer at a time. Threads of one process queue on this lock instead of on
 # SQLite's busy handler, which sleeps and polls (under a few dozen threads, most of the time
 # goes in those sleeps); other processes still meet the busy timeout.
@@ -19,12 +21,13 @@ _WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDi
 
 
 def writer_lock(engine: Engine) -> threading.RLock | None:
-    """The lock a unit of work holds on a SQLite engine (None on PostgreSQL)."""
+    """The lock a writing unit of work holds on a SQLite engine (None on PostgreSQL)."""
     return _WRITERS.get(engine)
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and write transactions that lock early."""
+    """An engine for `url`; SQLite gets WAL, durable commits, foreign keys and write
+    transactions that lock early."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # No pre-ping: it would cost a round trip per transaction on the sweep's hot path; a
@@ -43,21 +46,32 @@ def make_engine(url: str, **options: Any) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control from pysqlite so that BEGIN IMMEDIATE below is the only BEGIN.
+        # Take transaction control from pysqlite so that the BEGIN below is the only one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # In WAL mode, NORMAL may lose the last commits on a power loss; FULL syncs the log at
+        # every commit, so a commit that returned survives one.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        # A writer takes the lock when it begins, so two writers never deadlock on an upgrade.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        # A writer takes the lock when it begins, so two writers never deadlock on an upgrade;
+        # a reader's deferred BEGIN reads a snapshot of the WAL and never waits for a writer.
+        read = connection.get_execution_options().get(SQLITE_READ, False)
+        connection.connection.driver_connection.execute("BEGIN" if read else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def readonly(engine: Engine) -> Engine:
+    """`engine` for read units of work (the same pool): on SQLite their transactions begin
+    deferred, on PostgreSQL they are READ ONLY."""
+    option = "postgresql_readonly" if is_postgresql(engine) else SQLITE_READ
+    return engine.execution_options(**{option: True})
 
 
 def is_postgresql(engine: Engine) -> bool:

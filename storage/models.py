@@ -5,7 +5,7 @@ Every instant is stored in UTC (`UTCDateTime`); SQLite and PostgreSQL behave the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -89,7 +90,9 @@ class Case(Base):
 
 
 class CaseEvent(Base):
-    """Append-only trail: one row for every change of a case, numbered per case."""
+    """Append-only trail: one row for every change of a case, numbered per case and chained
+    (storage/chain.py): `hash` covers `prev_hash`, the previous event's, and this one's
+    content. No code updates or deletes a row; on the database a trigger refuses it."""
 
     __tablename__ = "case_events"
 
@@ -106,8 +109,22 @@ class CaseEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it was recorded
     # When it took effect in law: a lapse at its term's due instant, even if recorded later.
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("case_id", "sequence", name="uq_case_events_sequence"),)
+
+
+class EventRepeat(Base):
+    """The same message that changes nothing (a late decision) received again: counted on the
+    event that recorded it first, not appended to the trail, so that no client can grow a
+    case's history without bound."""
+
+    __tablename__ = "event_repeats"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TimerStatus(StrEnum):
@@ -199,6 +216,24 @@ class Document(Base):
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditSeal(Base):
+    """A day's seal over every case's chain: the last event of each case and its hash
+    (`entries`: [reference, sequence, hash], by reference), their digest, chained to the
+    previous seal's. The same document is written to a file outside the database and published
+    as a Prefect artifact, so that a chain rewritten whole, with its seal row, is still found."""
+
+    __tablename__ = "audit_seals"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    previous: Mapped[str | None] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    cases: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[list[list[Any]]] = mapped_column(Json)
 
 
 class ReferenceCounter(Base):

@@ -33,10 +33,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
+from storage import chain
 from storage.models import (
     Case,
     CaseEvent,
     Document,
+    EventRepeat,
     Json,
     OutboxMessage,
     OutboxStatus,
@@ -57,6 +59,7 @@ CASES = _table(Case)
 EVENTS = _table(CaseEvent)
 TIMERS = _table(Timer)
 OUTBOX = _table(OutboxMessage)
+REPEATS = _table(EventRepeat)
 COUNTERS = _table(ReferenceCounter)
 
 # Reads on every change, built once: building a statement and its cache key costs about as
@@ -83,6 +86,10 @@ _CASE_AND_NEXT_DUE = (
     .where(Case.reference == bindparam("reference"))
     .execution_options(populate_existing=True)
 )
+# What a change reads on PostgreSQL: the case locked until the transaction ends, so that
+# concurrent changes of one case queue, each judged on the case its predecessor left.
+_CASE_FOR_UPDATE = _CASE_BY_REFERENCE.with_for_update(of=Case)
+_CASE_AND_NEXT_DUE_FOR_UPDATE = _CASE_AND_NEXT_DUE.with_for_update(of=Case)
 _NEXT_DUE_OF = select(func.min(Timer.due_at)).where(
     Timer.case_id == bindparam("case_id"),
     text("timers.status = 'pending'"),
@@ -107,10 +114,11 @@ _MOVE_CASE = text(
 ).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("data", type_=Json))
 _INSERT_EVENT = text(
     "INSERT INTO case_events (case_id, sequence, trigger, from_state, to_state, actor, payload,"
-    " legal_basis, idempotency_key, occurred_at, effective_at)"
+    " legal_basis, idempotency_key, occurred_at, effective_at, prev_hash, hash)"
     " VALUES (:case_id, :sequence, :trigger, :from_state, :to_state, :actor, :payload,"
-    " :legal_basis, :idempotency_key, :at, :effective_at) RETURNING id"
+    " :legal_basis, :idempotency_key, :at, :effective_at, :prev_hash, :hash) RETURNING id"
 ).bindparams(*_CHANGE_BINDS)
+_EVENT_HASH = text("SELECT hash FROM case_events WHERE case_id = :case_id AND sequence = :sequence")
 _RESOLVE_TIMERS = text(  # SQLite only: PostgreSQL resolves timers inside _PG_TRANSITIONS
     "UPDATE timers SET status = CASE WHEN id = :fired_timer_id THEN 'fired' ELSE 'cancelled' END,"
     " resolved_by_event_id = :event_id, resolved_at = :at"
@@ -133,7 +141,7 @@ _PG_TRANSITIONS = text(
             case_id bigint, seen integer, fired_timer_id bigint, trigger text, from_state text,
             to_state text, actor text, payload jsonb, legal_basis text, idempotency_key text,
             occurred_at timestamptz, effective_at timestamptz, timers jsonb, outbox jsonb,
-            keep jsonb, data jsonb)
+            keep jsonb, data jsonb, content text)
     ), moved AS (
         UPDATE cases
         SET state = input.to_state, version = input.seen + 1, updated_at = input.occurred_at,
@@ -145,11 +153,16 @@ _PG_TRANSITIONS = text(
     ), event AS (
         INSERT INTO case_events (case_id, sequence, trigger, from_state, to_state, actor,
                                  payload, legal_basis, idempotency_key, occurred_at,
-                                 effective_at)
+                                 effective_at, prev_hash, hash)
         SELECT input.case_id, input.seen + 1, input.trigger, input.from_state, input.to_state,
                input.actor, input.payload, input.legal_basis, input.idempotency_key,
-               input.occurred_at, input.effective_at
+               input.occurred_at, input.effective_at, previous.hash,
+               encode(sha256(convert_to(previous.hash || input.content, 'UTF8')), 'hex')
         FROM input JOIN moved ON moved.id = input.case_id
+        -- the chain's link (storage/chain.py); a missing predecessor leaves the hash NULL,
+        -- which the NOT NULL column refuses
+        LEFT JOIN case_events previous
+               ON previous.case_id = input.case_id AND previous.sequence = input.seen
         RETURNING id, case_id
     ), resolved AS (
         UPDATE timers
@@ -272,7 +285,25 @@ def _pg_write(write: Write) -> dict[str, Any]:
         "outbox": [asdict(message) for message in change.outbox],
         "keep": list(change.keep_timers),
         "data": change.data,
+        "content": _content(write.case_id, write.seen_version + 1, change),
     }
+
+
+def _content(case_id: int, sequence: int, change: Change) -> str:
+    """The change's event as the chain hashes it."""
+    return chain.event_content(
+        case_id=case_id,
+        sequence=sequence,
+        trigger=change.trigger,
+        from_state=change.from_state,
+        to_state=change.to_state,
+        actor=change.actor,
+        payload=change.payload,
+        legal_basis=change.legal_basis,
+        idempotency_key=change.idempotency_key,
+        occurred_at=change.at,
+        effective_at=change.effective,
+    )
 
 
 def _change_params(change: Change) -> dict[str, Any]:
@@ -376,10 +407,16 @@ class Repository:
         """The case as stored now (a row read earlier in the session is refreshed)."""
         return self.session.scalars(_CASE_BY_REFERENCE, {"reference": reference}).one_or_none()
 
+    def case_for_update(self, reference: str) -> Case | None:
+        """The case as stored now, to change it: locked on PostgreSQL (SQLite has one writer)."""
+        query = _CASE_FOR_UPDATE if self.postgresql else _CASE_BY_REFERENCE
+        return self.session.scalars(query, {"reference": reference}).one_or_none()
+
     def case_and_next_due(self, reference: str) -> tuple[Case | None, datetime | None]:
-        """The case as stored now, and the due instant of its earliest pending timer that
-        fires a trigger (None if none runs)."""
-        row = self.session.execute(_CASE_AND_NEXT_DUE, {"reference": reference}).one_or_none()
+        """The case as stored now, to change it (locked, as `case_for_update`), and the due
+        instant of its earliest pending timer that fires a trigger (None if none runs)."""
+        query = _CASE_AND_NEXT_DUE_FOR_UPDATE if self.postgresql else _CASE_AND_NEXT_DUE
+        row = self.session.execute(query, {"reference": reference}).one_or_none()
         return (None, None) if row is None else (row[0], _aware(row[1]))
 
     def next_due(self, case_id: int) -> datetime | None:
@@ -457,7 +494,7 @@ class Repository:
             )
             .returning(CASES.c.id)
         ).scalar_one()
-        event_id = self._write_change(case_id, 1, change, fired_timer_id=None)
+        event_id = self._write_change(case_id, 1, change, None, chain.genesis(reference))
         return case_id, event_id
 
     def write_transition(
@@ -510,10 +547,24 @@ class Repository:
         return written
 
     def _write_change(
-        self, case_id: int, sequence: int, change: Change, fired_timer_id: int | None
+        self,
+        case_id: int,
+        sequence: int,
+        change: Change,
+        fired_timer_id: int | None,
+        previous: str | None = None,
     ) -> int:
-        """The event and what hangs on it, one statement each (the portable path)."""
-        params = {"case_id": case_id, "sequence": sequence, **_change_params(change)}
+        """The event and what hangs on it, one statement each (the portable path). The event
+        follows `previous` in the chain, or the case's last event."""
+        if previous is None:
+            previous = self._scalar(_EVENT_HASH, {"case_id": case_id, "sequence": sequence - 1})
+        params = {
+            "case_id": case_id,
+            "sequence": sequence,
+            **_change_params(change),
+            "prev_hash": previous,
+            "hash": chain.link(previous, _content(case_id, sequence, change)),
+        }
         event_id = int(self._scalar(_INSERT_EVENT, params))
         if change.from_state is not None:
             self._rowcount(
@@ -586,6 +637,43 @@ class Repository:
 
     def event(self, event_id: int) -> CaseEvent:
         return self.session.get_one(CaseEvent, event_id)
+
+    def same_message(
+        self, case_id: int, state: str, trigger: str, actor: str, payload: dict[str, Any]
+    ) -> CaseEvent | None:
+        """The event that already recorded this message on the case in `state`, if any."""
+        kept = self.session.scalars(
+            select(CaseEvent).where(
+                CaseEvent.case_id == case_id,
+                CaseEvent.trigger == trigger,
+                CaseEvent.from_state == state,
+                CaseEvent.to_state == state,
+                CaseEvent.actor == actor,
+            )
+        )
+        return next((event for event in kept if event.payload == payload), None)
+
+    def count_repeat(self, event_id: int, at: datetime) -> None:
+        """One more receipt of the message `event_id` recorded."""
+        insert_ = pg_insert if self.postgresql else sqlite_insert
+        table = REPEATS
+        self.session.execute(
+            insert_(table)
+            .values(event_id=event_id, count=1, last_at=at)
+            .on_conflict_do_update(
+                index_elements=[table.c.event_id],
+                set_={"count": table.c.count + 1, "last_at": at},
+            )
+        )
+
+    def repeats(self, case_id: int) -> dict[int, int]:
+        """{event id: further receipts} of the case's messages received more than once."""
+        rows = self.session.execute(
+            select(EventRepeat.event_id, EventRepeat.count)
+            .join(CaseEvent, CaseEvent.id == EventRepeat.event_id)
+            .where(CaseEvent.case_id == case_id)
+        )
+        return {int(event_id): int(count) for event_id, count in rows}
 
     def history(self, case_id: int) -> Sequence[CaseEvent]:
         return self.session.scalars(
@@ -692,8 +780,9 @@ class Repository:
         ).all()
 
     def claim_outbox_after(self, topic: str, after_id: int) -> OutboxMessage | None:
-        """Lock the first pending message of `topic` with id above `after_id` that no other
-        worker holds, so that one pass tries each message once."""
+        """The first pending message of `topic` with id above `after_id`, so that one pass
+        tries each message once: on PostgreSQL locked (one no other worker holds); on SQLite
+        read from a snapshot, the unique `documents.outbox_id` deciding between renderers."""
         query = (
             select(OutboxMessage)
             .where(
@@ -714,9 +803,35 @@ class Repository:
         return self.session.get_one(Case, case_id)
 
     def add_document(self, document: Document) -> None:
-        """Insert a rendered document; `IntegrityError` if its outbox message already has one."""
+        """Insert a rendered document and put it in its case's chain: an event, dated when it
+        was rendered, that changes nothing else (its terms run on) and carries the SHA-256 of
+        its PDF and HTML. `IntegrityError` if its outbox message already has one. The case is
+        locked first on PostgreSQL, so that no decision moves it in between."""
         self.session.add(document)
         self.session.flush()
+        query = select(CASES.c.state, CASES.c.version).where(CASES.c.id == document.case_id)
+        if self.postgresql:
+            query = query.with_for_update()
+        state, version = self.session.execute(query).one()
+        running = self.session.scalars(
+            select(TIMERS.c.name).where(
+                TIMERS.c.case_id == document.case_id, TIMERS.c.status == TimerStatus.PENDING
+            )
+        ).all()
+        change = Change(
+            trigger=chain.DOCUMENT_TRIGGER,
+            from_state=state,
+            to_state=state,
+            actor=chain.DOCUMENT_ACTOR,
+            payload=chain.document_payload(
+                document.id, document.template, document.sha256, chain.digest(document.html)
+            ),
+            legal_basis=chain.document_basis(document.template),
+            idempotency_key=None,
+            at=document.rendered_at,
+            keep_timers=tuple(running),
+        )
+        self.write_transition(document.case_id, version, change)
 
     def document_of_outbox(self, outbox_id: int) -> Document | None:
         return self.session.scalars(

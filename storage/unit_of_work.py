@@ -1,4 +1,5 @@
-"""The unit of work: one transaction that rolls back unless the service commits it."""
+"""The unit of work: one transaction that rolls back unless the service commits it; a read unit
+never commits, and on SQLite it neither waits for the writer nor holds it up."""
 
 from __future__ import annotations
 
@@ -7,20 +8,30 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.database import is_postgresql, make_session_factory, writer_lock
+from storage.database import is_postgresql, make_session_factory, readonly, writer_lock
 from storage.registry import RegistryRepository
 from storage.repository import Repository
 
 
 class UnitOfWork:
-    """`with uow:` opens a session; leaving without `commit()` rolls everything back."""
+    """`with uow:` opens a session; leaving without `commit()` rolls everything back.
 
-    def __init__(self, engine: Engine, factory: sessionmaker[Session] | None = None) -> None:
+    A `read_only` unit reads a consistent snapshot and refuses to commit: on SQLite it begins a
+    deferred transaction and leaves the writer lock alone, on PostgreSQL it is READ ONLY.
+    `factory` must then be bound to `readonly(engine)`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        factory: sessionmaker[Session] | None = None,
+        read_only: bool = False,
+    ) -> None:
         self.engine = engine
+        self.read_only = read_only
         self.postgresql = is_postgresql(engine)
-        self._factory = factory or make_session_factory(engine)
+        self._factory = factory or make_session_factory(readonly(engine) if read_only else engine)
         self._session: Session | None = None
-        self._lock = writer_lock(engine)
+        self._lock = None if read_only else writer_lock(engine)
 
     @property
     def session(self) -> Session:
@@ -65,6 +76,8 @@ class UnitOfWork:
                 self._lock.release()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read unit of work does not commit")
         self.session.commit()
 
     def rollback(self) -> None:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.common import ERRORS, KEY, KEY_DESCRIPTION, Api, Refusal
+from api.common import ERRORS, KEY, KEY_DESCRIPTION, UNAUTHORIZED, Api, Refusal
 from machines.placements import FileNumber, GrantRuling, Ruling
 from services import registry
 from services.errors import DomainError
@@ -122,9 +122,8 @@ def router(api: Api) -> APIRouter:
         reference: ReferencePath,
         decision: Decision,
         idempotency_key: Annotated[str, Header(pattern=KEY.pattern, description=KEY_DESCRIPTION)],
-        authorization: Annotated[str | None, Header()] = None,
+        token: Annotated[str, Depends(api.token)],
     ) -> Any:
-        token = (authorization or "").removeprefix("Bearer ").strip()
         body = decision.model_dump(mode="json")
         digest = registry.request_hash("POST", f"/v1/attestations/{reference}/decision", body)
         try:
@@ -137,11 +136,11 @@ def router(api: Api) -> APIRouter:
         except DomainError as error:  # the case kept changing: nothing was kept
             raise Refusal(error.status, error.code, str(error)) from None
         if handled.registry is None or handled.answer is None:
-            raise Refusal(401, "unauthorized", "a valid registry token is required (Bearer)")
+            raise Refusal(401, "unauthorized", UNAUTHORIZED)
         if handled.digest != digest:
             raise Refusal(
                 409, "idempotency_conflict",
-                f"Idempotency-Key {idempotency_key!r} was used for another request",
+                f"la Idempotency-Key {idempotency_key!r} è già stata usata per un'altra richiesta",
             )  # fmt: skip
         if handled.fresh and signals:
             api.poke(signals, f"{reference}:{idempotency_key}")

@@ -52,6 +52,12 @@ placement_app = typer.Typer(
 budget_app = typer.Typer(no_args_is_help=True, help="Appropriation, split and monitoring.")
 
 DateArgument = Annotated[str, typer.Option(help="A date, YYYY-MM-DD.")]
+YearArgument = Annotated[
+    int,
+    typer.Argument(
+        min=reference.FIRST_YEAR, max=reference.LAST_YEAR, help="The budget year (as ref load)."
+    ),
+]
 ReferenceArgument = Annotated[str, typer.Argument(metavar="REFERENCE", help="The case.")]
 
 
@@ -353,7 +359,7 @@ def placement_reallocate(
 # budget --------------------------------------------------------------------------------------
 @budget_app.command("split")
 def budget_split(
-    year: int,
+    year: YearArgument,
     appropriation: Annotated[
         str | None, typer.Option(help="EUR; default the recorded one, else 7,000,000.")
     ] = None,
@@ -376,7 +382,7 @@ def budget_split(
 
 @budget_app.command("monitor")
 def budget_monitor(
-    year: int,
+    year: YearArgument,
     quarter: Annotated[int, typer.Argument(min=1, max=4)],
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write the reports' PDFs into this folder.")
@@ -418,7 +424,7 @@ def budget_monitor(
 
 @budget_app.command("stop")
 def budget_stop(
-    year: int,
+    year: YearArgument,
     reason: Annotated[str, typer.Option(help="Why (written on the refusals).")],
     now: NowOption = None,
     as_json: JsonOption = False,
@@ -433,7 +439,7 @@ def budget_stop(
 
 
 @budget_app.command("lift")
-def budget_lift(year: int, now: NowOption = None, as_json: JsonOption = False) -> None:
+def budget_lift(year: YearArgument, now: NowOption = None, as_json: JsonOption = False) -> None:
     """Lift the stop on new applications."""
     with refusals(as_json):
         budget.lift_stop(make_context(now), year)
@@ -445,7 +451,12 @@ def budget_lift(year: int, now: NowOption = None, as_json: JsonOption = False) -
 
 # simulation ----------------------------------------------------------------------------------
 def simulate(
-    year: Annotated[int, typer.Option(help="The year to simulate.")] = 2026,
+    year: Annotated[
+        int,
+        typer.Option(
+            min=reference.FIRST_YEAR, max=reference.LAST_YEAR, help="The year to simulate."
+        ),
+    ] = 2026,
     applications: Annotated[
         int, typer.Option(min=1, help="Applications filed in the year.")
     ] = 3000,

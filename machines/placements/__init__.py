@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from machines.calendar import TermRule, Unit, rome_date
 from machines.placements.funding import income_refusal
@@ -131,11 +131,13 @@ class GrantRuling(Ruling):
         None, description="Decorrenza della misura, non anteriore al provvedimento."
     )
 
-    @model_validator(mode="after")
-    def _start_after_decision(self) -> Self:
-        if self.measure_start is not None and self.measure_start < self.decided_on:
-            raise ValueError("measure_start precedes decided_on")
-        return self
+    @field_validator("measure_start")
+    @classmethod
+    def _start_after_decision(cls, start: date | None, info: ValidationInfo) -> date | None:
+        decided = info.data.get("decided_on")
+        if start is not None and decided is not None and start < decided:
+            raise ValueError(f"decorrenza anteriore al provvedimento ({decided:%d/%m/%Y})")
+        return start
 
 
 class Grant(GrantRuling):
@@ -280,6 +282,7 @@ MACHINE = CaseMachine(
             f"art. 12 co. 2-3 {DM}",
             guards=(Guard("requirements", _director_check, f"art. 11 co. 1-2 {DM}"),),
             schema=Assessment,
+            private=tuple(Assessment.model_fields),  # art. 15: the person's assessment, income
         ),
         Transition(
             "register",
@@ -297,6 +300,7 @@ MACHINE = CaseMachine(
             notices=("notifica_cambio_stato",),
             records=("reason",),
             schema=Refusal,
+            private=("assessment",),
         ),
         Transition(
             "attest",

@@ -57,10 +57,9 @@ def income_refusal(income: Decimal, filed_on: date, cohabitants: int) -> str | N
     limit = income_threshold(filed_on, cohabitants)
     if euros(income) <= limit.amount:
         return None
-    return (
-        f"reddito imponibile di EUR {euros(income)} superiore al limite di EUR {limit.amount} "
-        f"per il patrocinio a spese dello Stato ({limit.article} e art. 92, con {cohabitants} "
-        "familiari conviventi)"
+    return (  # the income itself stays in the case's data (art. 15 D.M. 128/2025)
+        f"reddito imponibile superiore al limite di EUR {limit.amount} per il patrocinio a "
+        f"spese dello Stato ({limit.article} e art. 92, con {cohabitants} familiari conviventi)"
     )
 
 

@@ -67,7 +67,7 @@ def director_review(
     failed (the assessment is kept on the refusal)."""
     machine = ctx.machine(KIND)
     payload = engine.validated(machine, "forward", _json_object(assessment))
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         case = _case(uow, reference)
         given = GuardInput(_view(case), payload, ctx.clock.now())
         verdict = next(v for v in machine.verdicts(given) if v.trigger == "forward")
@@ -163,7 +163,7 @@ def decide_in(
     if measure_start is not None:
         payload["measure_start"] = measure_start.isoformat()
     _late_again(uow, idempotency_key)
-    case = _case(uow, reference)
+    case = _case(uow, reference, for_update=True)
     try:
         return engine.fire_in(ctx, uow, reference, trigger, actor, payload, idempotency_key, case)
     except TransitionNotAllowed as refusal:
@@ -404,7 +404,7 @@ def not_found(reference: str) -> dict[str, Any]:
 
 
 def pending_before(ctx: Context, reference: str, court: str) -> bool:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return pending_before_in(uow, reference, court)
 
 
@@ -452,8 +452,10 @@ def status_for_court(ctx: Context, reference: str, court: str) -> dict[str, Any]
     }
 
 
-def _case(uow: UnitOfWork, reference: str) -> Case:
-    case = uow.repo.case_by_reference(reference)
+def _case(uow: UnitOfWork, reference: str, for_update: bool = False) -> Case:
+    """The placement `reference`; `for_update`: to change it (concurrent changes queue)."""
+    repo = uow.repo
+    case = repo.case_for_update(reference) if for_update else repo.case_by_reference(reference)
     if case is None or case.kind != KIND:
         raise UnknownCase(reference)
     return case

@@ -110,7 +110,7 @@ class Monitoring:
 
 
 def figures(ctx: Context, year: int) -> tuple[list[Figures], Figures]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return _figures(PlacementRepository.of(uow), year)
 
 
@@ -205,7 +205,7 @@ class StoredReport:
 
 
 def monitoring_reports(ctx: Context, year: int, quarter: int) -> list[StoredReport]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return [
             StoredReport(r.kind, r.period, r.scope, r.sha256, r.pdf)
             for r in PlacementRepository.of(uow).reports(MONITORING, f"{year}-Q{quarter}")

@@ -50,7 +50,7 @@ def dashboards(ctx: Context) -> list[Dashboard]:
     offices, _ = budget.figures(ctx, today.year)
     money = {figures.scope: figures for figures in offices}
     found = []
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         repo = PlacementRepository.of(uow)
         for office in repo.offices():
             usable = [

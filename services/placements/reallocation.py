@@ -67,7 +67,7 @@ def reallocate(
 ) -> ReallocationReport:
     """Serve the queues of `offices` (codes; None: every UIEPE with a queue)."""
     report = ReallocationReport()
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         repo = PlacementRepository.of(uow)
         if offices is None:
             ids = list(repo.offices_with_queue())
@@ -89,7 +89,7 @@ def reallocate_signalled(
     """Serve the UIEPEs whose queues a change signalled (a place freed, an application
     admitted), then mark those signals done. A crash before that leaves them pending: the next
     run serves the same queues again, which changes nothing already done."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         signals = PlacementRepository.of(uow).pending_signals(TOPIC, QUEUE_TOPIC)
     office_codes = sorted({code for _, code in signals})
     report = reallocate(ctx, office_codes, progress) if office_codes else ReallocationReport()

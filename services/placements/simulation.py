@@ -246,7 +246,7 @@ def simulate(
         sim.at(day, _filing(sim, office[0], office[1]))
     day = first
     occupancy: list[float] = []
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         places = sum(c.places for c in PlacementRepository.of(uow).conventions())
     while day <= last:
         clock.instant = _midnight(day)
@@ -260,7 +260,7 @@ def simulate(
             monitoring = budget.monitor(ctx, day.year, day.month // 3)
             if monitoring.stop and sim.report.stopped_on is None:
                 sim.report.stopped_on = day.isoformat()
-        with ctx.uow() as uow:
+        with ctx.read() as uow:
             occupied = PlacementRepository.of(uow).state_counts().get("placed", 0)
         occupancy.append(occupied / places)
         if progress is not None:
@@ -276,7 +276,7 @@ def simulate(
         national.committed,
         national.spent,
     )
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         report.states = dict(sorted(PlacementRepository.of(uow).state_counts().items()))
         report.events = dict(sorted(PlacementRepository.of(uow).trigger_counts().items()))
     report.refusals = dict(sorted(sim.refusals.items()))

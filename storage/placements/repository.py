@@ -3,7 +3,7 @@ presence and budgets. It never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -52,6 +52,19 @@ class Usage:
     @property
     def outstanding(self) -> Decimal:
         return self.committed - self.spent
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What a convention's reservations hold: how many were ever attested under it (`ever`),
+    how many hold a place now (`active`: attested, at court, granted or occupied), the highest
+    place number held (0 if none) and the first and last day a held place was attested."""
+
+    ever: int
+    active: int
+    highest: int
+    first_issued: date | None
+    last_issued: date | None
 
 
 # Waiting for a place. Naming the kind lets the (kind, state) index find the few queued cases
@@ -111,6 +124,20 @@ class PlacementRepository:
     def facility_by_id(self, facility_id: int) -> Facility:
         return self.session.get_one(Facility, facility_id)
 
+    def holdings(self, convention_id: int) -> Holdings:
+        """What the reservations under this convention hold (`Holdings`)."""
+        active = Reservation.status == ReservationStatus.ACTIVE
+        ever, held, highest, first, last = self.session.execute(
+            select(
+                func.count(),
+                func.count().filter(active),
+                func.max(Reservation.place).filter(active),
+                func.min(Reservation.issued_on).filter(active),
+                func.max(Reservation.issued_on).filter(active),
+            ).where(Reservation.convention_id == convention_id)
+        ).one()
+        return Holdings(int(ever), int(held), int(highest or 0), first, last)
+
     def conventions(self, office_id: int | None = None) -> Sequence[Convention]:
         query = select(Convention).order_by(Convention.code)
         if office_id is not None:
@@ -130,6 +157,17 @@ class PlacementRepository:
         if lock:
             query = query.with_for_update()
         return self.session.scalars(query).one_or_none()
+
+    def lock_allocations(self, office_ids: Collection[int]) -> None:
+        """Hold every allocation of these UIEPEs until commit, in one order: an attestation
+        locks its UIEPE's allocation before it reads the convention it attests under."""
+        query = (
+            select(Allocation.year)
+            .where(Allocation.office_id.in_(office_ids))
+            .order_by(Allocation.year, Allocation.office_id)
+            .with_for_update()
+        )
+        self.session.execute(query).all()
 
     def allocations(self, year: int) -> Sequence[Allocation]:
         query = select(Allocation).where(Allocation.year == year).order_by(Allocation.office_id)

@@ -143,7 +143,8 @@ def test_refusals_are_one_line_and_write_nothing(pcli: Cli, tmp_path: Path) -> N
     )  # fmt: skip
     assert json.loads(line)["error"] == "transition_not_allowed"  # nothing attested to decide
     (tmp_path / "bad.json").write_text('{"offices": [{"code": ""}]}', encoding="utf-8")
-    assert "reference data: offices.0" in pcli.refused("ref", "load", str(tmp_path / "bad.json"))
+    line = pcli.refused("ref", "load", str(tmp_path / "bad.json"))
+    assert "dati di riferimento, offices[0], code: non può essere vuoto" in line
 
 
 def test_the_simulation_runs_a_small_year(pcli: Cli) -> None:

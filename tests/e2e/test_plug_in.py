@@ -88,4 +88,4 @@ def test_without_its_line_of_configuration_the_procedure_is_not_there(tmp_path: 
     runner.env["MISURE_MACHINE_MODULES"] = "[]"
     assert "c0ffee000001" not in runner.json("db", "upgrade")["revision"]
     assert "unknown case kind 'permit'" in runner.refused("case", "open", "permit")
-    assert "No such command 'permit'" in runner.run("permit", "--help", ok=False).stderr
+    assert "comando sconosciuto 'permit'" in runner.run("permit", "--help", ok=False).stderr

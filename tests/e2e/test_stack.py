@@ -36,6 +36,7 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
             "quarterly-monitoring",
             "daily-dashboard",
             "case-status",
+            "audit-trail",
         }
 
         at_court, waiting, court = rejectable(stack.database_url)[0]

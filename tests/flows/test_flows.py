@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.objects import Artifact
+from sqlalchemy import text
 
+from flows.audit import TrailBroken, audit_trail
 from flows.case_status import case_status
 from flows.notices import render_notices
 from flows.placements.dashboard import daily_dashboard
@@ -108,3 +112,20 @@ def test_the_daily_dashboard_shows_each_uiepe_queue_in_protocol_order(fctx: Cont
     assert board.index(second) < board.index(third)
     assert first not in board.split("Istanze in attesa")[1]
     assert "| 1 | 1 | 0 | 0 |" in board  # one place, reserved, none occupied, none free
+
+
+def test_the_daily_audit_seals_an_intact_trail_and_fails_on_a_broken_one(
+    fctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MISURE_SEALS_DIR", str(tmp_path / "seals"))
+    reference = queued(fctx)
+    sealed = audit_trail()
+    assert sealed["intact"] and not sealed["already"]
+    assert (tmp_path / "seals" / f"seal-{sealed['day']}.json").exists()
+    assert sealed["digest"] in str(latest_artifact("audit-seal").data)
+    with fctx.db.begin() as connection:  # someone with the database file's keys
+        connection.execute(text("DROP TRIGGER case_events_no_update"))
+        connection.execute(text("UPDATE case_events SET actor = 'FORGED' WHERE sequence = 1"))
+    with pytest.raises(TrailBroken, match="breaks"):
+        audit_trail()
+    assert reference in str(latest_artifact("audit-breaks").data)

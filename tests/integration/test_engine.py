@@ -286,3 +286,19 @@ def test_a_transition_records_its_declared_payload_fields_on_the_case(
     timers.sweep(ctx, datetime(2026, 4, 1, 22, 0, tzinfo=UTC))  # a timer-fired move keeps it
     case = engine.describe(ctx, opened.reference).case
     assert (case.state, case.data["protocol"]) == ("lapsed", "P-42")
+
+
+@pytest.mark.parametrize("actor", ["", "   ", " clerk", "clerk\n", "cler\x00k", "a\tb", "x" * 121])
+def test_the_actor_is_a_label_on_one_line_on_every_write(
+    ctx: Context, db: Engine, actor: str
+) -> None:
+    reference = engine.open_case(ctx, "demo", "clerk", {"eligible": True}).reference
+    before = counts(db)
+    for write in (
+        lambda: engine.open_case(ctx, "demo", actor),
+        lambda: engine.fire(ctx, reference, "file", actor, {"protocol": "P-1"}),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            write()
+        assert refused.value.field == "actor"
+    assert counts(db) == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -155,6 +156,23 @@ def test_a_decision_after_the_lapse_is_late_recorded_and_changes_nothing(pctx: C
             pctx, reference, Outcome.GRANTED, date(2026, 5, 2), COURT_TO, "cancelleria", None, "k1"
         )
     assert len(engine.describe(pctx, reference).history) == len(detail.history)
+    # The same decision under other keys: counted on the event, the trail does not grow.
+    for key in ("k2", "k3"):
+        with pytest.raises(LateDecision):
+            placements.record_decision(
+                pctx, reference, Outcome.GRANTED, date(2026, 5, 2), COURT_TO, "cancelleria",
+                None, key,
+            )  # fmt: skip
+    again = engine.describe(pctx, reference).history
+    assert len(again) == len(detail.history) and again[-1].repeats == 2
+    # A different message is recorded on its own.
+    with pytest.raises(LateDecision):
+        placements.record_decision(
+            pctx, reference, Outcome.REJECTED, date(2026, 5, 2), COURT_TO, "cancelleria", None,
+            "k4",
+        )  # fmt: skip
+    last = engine.describe(pctx, reference).history[-1]
+    assert (last.payload["requested"], last.repeats) == ("reject", 0)
 
 
 def test_a_decision_before_any_attestation_is_refused_and_not_recorded(pctx: Context) -> None:
@@ -188,6 +206,14 @@ def test_income_limit_in_force_on_the_filing_date(
     assert detail.case.state == ("forwarded" if passes else "refused")
     if not passes:
         assert "superiore al limite" in detail.case.data["reason"]
+    # Art. 15: the income is in the case's data, not in the trail nor in the reason
+    (judged,) = [e for e in detail.history if e.trigger in ("forward", "refuse")]
+    assert income not in json.dumps([e.payload for e in detail.history])
+    assert income not in detail.case.data.get("reason", "")
+    kept = dict(detail.case.data["private"][judged.trigger])
+    salt = kept.pop("salt")
+    assert income in json.dumps(kept)
+    assert judged.payload["private"]["digest"] == engine.private_digest(salt, kept)
 
 
 def test_a_missing_requirement_refuses_the_application_naming_it(pctx: Context) -> None:

@@ -184,6 +184,8 @@ def test_a_write_that_fails_in_the_database_rolls_back_only_itself(
                 idempotency_key=f"timer:{poisoned.id}",
                 occurred_at=DUE,
                 effective_at=DUE,
+                prev_hash="0" * 64,  # out of any chain: only its key matters here
+                hash="0" * 64,
             )
         )
     report = timers.sweep(ctx, DUE, mode=mode)

@@ -30,7 +30,7 @@ def notice_context(uow: UnitOfWork, case: Any, event: Any, now: Any) -> dict[str
 
 def permit(ctx: Context, reference: str) -> dict[str, Any]:
     """What the API shows of a permit: its state and its hours."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         case = uow.repo.case_by_reference(reference)
         if case is None or case.kind != "permit":
             raise UnknownCase(reference)

@@ -3,9 +3,11 @@ HTTP tests, the schema fuzzing and the load benchmark."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -92,3 +94,39 @@ class ApiServer:
                 return answer.status, json.loads(answer.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers with lowercase names, raw body) of one HTTP request."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            return answer_of(connection.getresponse())
+        finally:
+            connection.close()
+
+    def connect(self, timeout: float = 30) -> socket.socket:
+        """A raw connection, for what no HTTP client sends (repeated, oversized, half-sent)."""
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def exchange(self, data: bytes, timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers, body) of the answer to `data` sent as is on a new connection."""
+        with self.connect(timeout) as sock:
+            sock.sendall(data)
+            return read_answer(sock)
+
+
+def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """The next HTTP answer on a raw connection."""
+    answer = http.client.HTTPResponse(sock)
+    answer.begin()
+    return answer_of(answer)
+
+
+def answer_of(answer: http.client.HTTPResponse) -> tuple[int, dict[str, str], bytes]:
+    return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()

@@ -5,10 +5,12 @@ their review timer already due, or waiting in FILED with no timer. Written with 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from storage import chain
 from storage.models import Case, CaseEvent, TimerStatus
 from storage.repository import CASES, EVENTS, TIMERS
 
@@ -56,21 +58,24 @@ def _seed(
             connection.execute(
                 insert(EVENTS),
                 [
-                    {
-                        "id": first_event + case_id - first,
-                        "case_id": case_id,
-                        "sequence": 1,
-                        "trigger": "open",
-                        "from_state": None,
-                        "to_state": state,
-                        "actor": "seed",
-                        "payload": {},
-                        "legal_basis": "seed",
-                        "idempotency_key": None,
-                        "occurred_at": opened,
-                        "effective_at": opened,
-                    }
-                    for case_id in ids
+                    _chained(
+                        ref,
+                        {
+                            "id": first_event + case_id - first,
+                            "case_id": case_id,
+                            "sequence": 1,
+                            "trigger": "open",
+                            "from_state": None,
+                            "to_state": state,
+                            "actor": "seed",
+                            "payload": {},
+                            "legal_basis": "seed",
+                            "idempotency_key": None,
+                            "occurred_at": opened,
+                            "effective_at": opened,
+                        },
+                    )
+                    for case_id, ref in zip(ids, refs, strict=True)
                 ],
             )
             if due is None:
@@ -101,6 +106,13 @@ def _seed(
                     f"(SELECT max(id) FROM {table}))"
                 )
     return references
+
+
+def _chained(reference: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The first event of case `reference` with its link in the chain, as the engine writes it."""
+    content = chain.event_content(**{k: v for k, v in event.items() if k != "id"})
+    previous = chain.genesis(reference)
+    return {**event, "prev_hash": previous, "hash": chain.link(previous, content)}
 
 
 def _next_id(connection: Connection, column: InstrumentedAttribute[int]) -> int:
