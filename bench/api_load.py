@@ -30,6 +30,7 @@ from storage.placements.models import Application
 from storage.placements.repository import PlacementRepository
 from tests.support.apiserver import ApiServer
 from tests.support.placements import COURT_TO, load_reference
+from tests.support.seed import chained
 
 RATE, SECONDS = 200, 30
 WARMUP = 2  # seconds of decisions first, on other cases: connections opened, statements prepared
@@ -56,10 +57,11 @@ def seed_at_court(ctx: Context, count: int) -> list[str]:
         uow.session.execute(
             insert(CaseEvent),
             [
-                {"case_id": i, "sequence": 1, "trigger": "open", "from_state": None,
-                 "to_state": "at_court", "actor": "bench", "payload": {},
-                 "legal_basis": "seed", "occurred_at": now, "effective_at": now}
-                for i in ids
+                chained(r, {"case_id": i, "sequence": 1, "trigger": "open", "from_state": None,
+                            "to_state": "at_court", "actor": "bench", "payload": {},
+                            "legal_basis": "seed", "idempotency_key": None, "occurred_at": now,
+                            "effective_at": now})
+                for i, r in zip(ids, references, strict=True)
             ],
         )  # fmt: skip
         uow.session.execute(

@@ -165,7 +165,7 @@ def verify(
     for, the seals, and compare the chains with the last seal; `progress` is told of each
     case checked."""
     breaks: list[Break] = []
-    with ctx.uow() as uow:
+    with ctx.read() as uow:  # a snapshot: a long verification holds up no writer
         repo = AuditRepository(uow.session)
         cases = repo.cases(reference)
         if reference is not None and not cases:

@@ -208,6 +208,24 @@ HOSTILE_FILES: list[tuple[str, Change, str, str]] = [
 ]
 
 
+def load_refused(
+    cli: Cli, tmp_path: Path, reference: dict[str, Any], change: Change
+) -> dict[str, Any]:
+    """`ref load` of `reference` after `change`: one line (JSON under --json, the same reason
+    without), exit 1, the database unchanged; the JSON error."""
+    document = copy.deepcopy(reference)
+    change(document)
+    path = tmp_path / "refused.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    before = database(cli)
+    error: dict[str, Any] = json.loads(
+        answered_in_one_line(cli, 1, "ref", "load", str(path), "--json")
+    )
+    assert error["message"] in answered_in_one_line(cli, 1, "ref", "load", str(path))
+    assert database(cli) == before
+    return error
+
+
 @pytest.mark.parametrize(
     ("change", "field", "reason"),
     [case[1:] for case in HOSTILE_FILES],
@@ -216,18 +234,11 @@ HOSTILE_FILES: list[tuple[str, Change, str, str]] = [
 def test_ref_load_refuses_a_document_that_contradicts_itself(
     hcli: Cli, tmp_path: Path, change: Change, field: str, reason: str
 ) -> None:
-    document = copy.deepcopy(REFERENCE)
-    change(document)
-    path = tmp_path / "hostile.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    before = database(hcli)
-    error = json.loads(answered_in_one_line(hcli, 1, "ref", "load", str(path), "--json"))
+    error = load_refused(hcli, tmp_path, REFERENCE, change)
     assert (error["error"], error["field"]) == ("invalid_input", field)
     assert reason in error["message"]
     record = field.split(".")[0]
     assert error["message"].startswith(f"dati di riferimento, {record}")
-    assert reason in answered_in_one_line(hcli, 1, "ref", "load", str(path))
-    assert database(hcli) == before
 
 
 def test_ref_load_names_a_code_it_does_not_know(hcli: Cli, tmp_path: Path) -> None:
@@ -305,16 +316,10 @@ BREAKING: list[tuple[str, Change, str, str]] = [
 def test_ref_load_refuses_what_breaks_a_convention_in_use(
     in_use: Cli, tmp_path: Path, change: Change, field: str, reason: str
 ) -> None:
-    document = copy.deepcopy(IN_USE)
-    change(document)
-    path = tmp_path / "breaking.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    before = database(in_use)
-    error = json.loads(answered_in_one_line(in_use, 1, "ref", "load", str(path), "--json"))
+    error = load_refused(in_use, tmp_path, IN_USE, change)
     assert (error["error"], error["field"]) == ("invalid_input", f"conventions[0].{field}")
     assert error["message"].startswith(f"dati di riferimento, conventions[0] CONV-TO-1, {field}:")
     assert reason in error["message"]
-    assert database(in_use) == before
 
 
 def test_ref_load_refuses_an_appropriation_below_what_is_split(in_use: Cli, tmp_path: Path) -> None:

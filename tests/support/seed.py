@@ -58,7 +58,7 @@ def _seed(
             connection.execute(
                 insert(EVENTS),
                 [
-                    _chained(
+                    chained(
                         ref,
                         {
                             "id": first_event + case_id - first,
@@ -108,7 +108,7 @@ def _seed(
     return references
 
 
-def _chained(reference: str, event: dict[str, Any]) -> dict[str, Any]:
+def chained(reference: str, event: dict[str, Any]) -> dict[str, Any]:
     """The first event of case `reference` with its link in the chain, as the engine writes it."""
     content = chain.event_content(**{k: v for k, v in event.items() if k != "id"})
     previous = chain.genesis(reference)
