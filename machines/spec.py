@@ -10,7 +10,7 @@ written by the service in the same transaction as the new state.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from transitions import Machine
 from transitions.core import EventData, MachineError
 
-from machines.calendar import TermRule, lapse_instant
+from machines.calendar import TermRule, Unit, lapse_instant
 
 
 @dataclass(frozen=True)
@@ -109,17 +109,38 @@ class Term:
 
     The timer keeps running while the case moves among `state` and the `through` states (an
     attestation's validity runs from its issue across its transmission to the court, art. 12
-    co. 6 D.M. 128/2025); leaving them cancels it."""
+    co. 6 D.M. 128/2025); leaving them cancels it.
+
+    A term counts from the day the transition entering `state` took effect, or from the date
+    in field `starts_on` of its payload or of the case's data (an administrative term runs from
+    the operator's receipt of the notice, whose date is recorded). `days_from` names the field
+    holding its length in days when an officer chooses it within bounds the transition's
+    schema sets (a defence term of 15 to 45 days, art. 5 co. 3 D.M. 128/2025); `rule` then
+    gives its unit, holiday extension and article."""
 
     state: Enum
     name: str
     rule: TermRule
     fires: str
     through: tuple[Enum, ...] = ()
+    starts_on: str | None = None
+    days_from: str | None = None
 
     @property
     def span(self) -> tuple[Enum, ...]:
         return (self.state, *self.through)
+
+    def rule_for(self, values: Mapping[str, Any]) -> TermRule:
+        """The rule as it applies to a case whose payload and data are `values`."""
+        if self.days_from is None:
+            return self.rule
+        return replace(self.rule, amount=int(values[self.days_from]), unit=Unit.DAYS)
+
+    def start_for(self, values: Mapping[str, Any], took_effect: date) -> date:
+        """The day the term counts from: `starts_on`'s date, else the day it took effect."""
+        if self.starts_on is None:
+            return took_effect
+        return date.fromisoformat(str(values[self.starts_on]))
 
 
 @dataclass(frozen=True)
@@ -133,9 +154,10 @@ class Reminder:
     days: int
     notice: str
 
-    def due_at(self, term: Term, start: date) -> datetime:
-        """00:00 Europe/Rome `days` civil days before the term's own due instant."""
-        return lapse_instant(term.rule.last_day(start) - timedelta(days=self.days))
+    def due_at(self, rule: TermRule, start: date) -> datetime:
+        """00:00 Europe/Rome `days` civil days before its term's own due instant (the term's
+        `rule` as it applies to the case)."""
+        return lapse_instant(rule.last_day(start) - timedelta(days=self.days))
 
 
 @dataclass(frozen=True)
@@ -264,6 +286,14 @@ class CaseMachine:
                         f"{self.kind}: {transition.trigger} enters {transition.dest.value}, "
                         f"which term {term.name} runs through, from outside it"
                     )
+        declared = {name for t in self.transitions for name in t.schema.model_fields}
+        declared |= set(self.opening.model_fields)
+        for term in self.terms:
+            for name in (term.starts_on, term.days_from):
+                if name is not None and name not in declared:
+                    raise ValueError(f"{self.kind}: term {term.name} counts on undeclared {name}")
+            if term.days_from is not None and term.rule.unit is not Unit.DAYS:
+                raise ValueError(f"{self.kind}: term {term.name} takes its days, not months")
         for trigger in self.triggers:
             schemas = {t.schema for t in self.transitions if t.trigger == trigger}
             if len(schemas) != 1:

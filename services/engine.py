@@ -203,7 +203,7 @@ def open_case(
             legal_basis="apertura della pratica",
             idempotency_key=idempotency_key,
             at=now,
-            timers=_timers_starting(machine, None, machine.initial, now),
+            timers=_timers_starting(machine, None, machine.initial, now, attributes),
         )
         case_id, event_id = uow.repo.add_case(kind, reference, attributes, change)
         ctx.apply_effects(uow.repo, applied(case_id, reference, kind, attributes, change, event_id))
@@ -541,8 +541,10 @@ def build_change(
 ) -> Change:
     """The rows a fired transition writes: its event, the timers of the state entered, the
     notices and signals the transition declares, and the payload fields it records. The terms
-    it starts run from the day it took effect (`effective_at`, else `now`)."""
+    it starts run from the day it took effect (`effective_at`, else `now`), or from the date a
+    term names."""
     transition = fired.transition
+    values = {**case_data, **payload}  # what the terms started may count from
     recorded = {key: payload[key] for key in transition.records if key in payload}
     payload, private = _kept_private(transition, payload, case_data)
     if private is not None:
@@ -560,7 +562,7 @@ def build_change(
         legal_basis=transition.article,
         idempotency_key=idempotency_key,
         at=now,
-        timers=_timers_starting(machine, fired.source, fired.dest, effective_at or now),
+        timers=_timers_starting(machine, fired.source, fired.dest, effective_at or now, values),
         keep_timers=machine.kept_terms(fired.source, fired.dest),
         outbox=outbox,
         data={**case_data, **recorded} if recorded else None,
@@ -637,21 +639,27 @@ def validated(machine: CaseMachine, trigger: str, payload: Mapping[str, Any]) ->
 
 
 def _timers_starting(
-    machine: CaseMachine, source: Enum | None, dest: Enum, now: datetime
+    machine: CaseMachine,
+    source: Enum | None,
+    dest: Enum,
+    now: datetime,
+    values: Mapping[str, Any],
 ) -> list[NewTimer]:
     """Entering a state schedules its terms (those not already running) and their reminders,
-    counted from today's date in Italian time."""
-    start = rome_date(now)
+    counted from the day in Italian time it took effect, or from the date a term names in
+    `values` (the payload over the case's data), for the length it names there if it does."""
     timers = []
     for term in machine.starting_terms(source, dest):
-        basis = term.rule.describe()
-        timers.append(NewTimer(term.name, dest.value, basis, term.rule.due_at(start), term.fires))
+        rule = term.rule_for(values)
+        start = term.start_for(values, rome_date(now))
+        basis = rule.describe()
+        timers.append(NewTimer(term.name, dest.value, basis, rule.due_at(start), term.fires))
         timers += [
             NewTimer(
                 reminder.name,
                 dest.value,
                 f"{reminder.days} giorni prima della scadenza: {basis}",
-                reminder.due_at(term, start),
+                reminder.due_at(rule, start),
                 notice=reminder.notice,
             )
             for reminder in machine.reminders_of(term)

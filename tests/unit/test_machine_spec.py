@@ -18,7 +18,7 @@ from machines.spec import (
     Transition,
     TriggerNotAllowed,
 )
-from tests.support.demo import MACHINE, REVIEW_TERM, Demo
+from tests.support.demo import MACHINE, REVIEW_TERM, VALIDITY, Demo, Opening
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 S = Demo
@@ -144,6 +144,24 @@ def test_declarations_are_checked() -> None:
         )
     with pytest.raises(ValueError, match="share a name"):
         CaseMachine("tiny", "TNY", Tiny, Tiny.A, (go, back), (through_b, through_b))
+    from_receipt = Term(Tiny.B, "r", REVIEW_TERM, "back", starts_on="received_on")
+    with pytest.raises(ValueError, match="counts on undeclared received_on"):
+        CaseMachine("tiny", "TNY", Tiny, Tiny.A, (go, back), (from_receipt,))
+    chosen = Term(Tiny.B, "r", VALIDITY, "back", days_from="eligible")  # declared, in months
+    with pytest.raises(ValueError, match="takes its days, not months"):
+        CaseMachine("tiny", "TNY", Tiny, Tiny.A, (go, back), (chosen,), opening=Opening)
+
+
+def test_a_term_counts_from_a_recorded_date_for_the_days_chosen() -> None:
+    from tests.support.receipt import CLARIFICATION, DEFENCE
+    from tests.support.receipt import MACHINE as NOTICES
+
+    clarifying, defending = NOTICES.terms
+    assert clarifying.start_for({"received_on": "2026-09-04"}, date(2026, 9, 1)) == date(2026, 9, 4)
+    assert clarifying.rule_for({}) is CLARIFICATION
+    assert defending.start_for({}, date(2026, 4, 2)) == date(2026, 4, 2)
+    assert defending.rule_for({"defence_days": 45}).amount == 45
+    assert defending.rule_for({"defence_days": 45}).article == DEFENCE.article
 
 
 def test_a_crashing_guard_refuses_in_what_can_happen_now_and_raises_on_fire() -> None:
@@ -163,7 +181,7 @@ def test_a_reminder_is_due_whole_days_before_its_term_in_italian_time() -> None:
     # Granted on 2 March 2026: the validity ends on 2 May; the warning is due at 00:00 of
     # 23 April, across the change to summer time on 29 March.
     assert term.rule.due_at(date(2026, 3, 2)) == datetime(2026, 5, 2, 22, 0, tzinfo=UTC)
-    assert reminder.due_at(term, date(2026, 3, 2)) == datetime(2026, 4, 22, 22, 0, tzinfo=UTC)
+    assert reminder.due_at(term.rule, date(2026, 3, 2)) == datetime(2026, 4, 22, 22, 0, tzinfo=UTC)
     assert MACHINE.runs_in("validity_warning", "granted")
     assert not MACHINE.runs_in("validity_warning", "closed")
     assert MACHINE.kept_terms(S.GRANTED, S.CLOSED) == ()
