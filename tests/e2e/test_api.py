@@ -197,6 +197,11 @@ def test_a_decision_racing_the_lapse_timer_has_exactly_one_outcome(
     with ApiServer(postgres_url, tmp_path / "api.log") as server:
         for round_ in range(6):
             assert isinstance(ctx.clock, FixedClock)
+            # The places the last round freed are handed on before a new case queues (by the
+            # server's signal worker, at most COALESCE_SECONDS after its answer, and here):
+            # otherwise the worker may attest the new case now, not two months ago.
+            time.sleep(1.0)
+            reallocation.reallocate_signalled(ctx)
             # Attested two months and a day ago: its validity lapses now.
             ctx.clock.instant = now() - relativedelta(months=2, days=1)
             (case,) = at_court(ctx)

@@ -131,7 +131,7 @@ def test_attestation_validity_runs_across_the_transmission_and_funding_warns_30_
     # Entering on 25 March, the first paid day, the last funded day is 24 November (art. 11
     # co. 4 D.M. 128/2025); the warning comes 30 days before it.
     assert stay.rule.due_at(date(2026, 3, 25)) == lapse_instant(date(2026, 11, 24))
-    assert warning.due_at(stay, date(2026, 3, 25)) == lapse_instant(date(2026, 10, 25))
+    assert warning.due_at(stay.rule, date(2026, 3, 25)) == lapse_instant(date(2026, 10, 25))
 
 
 def test_freeing_a_place_or_joining_the_queue_signals_a_reallocation() -> None:
