@@ -4,7 +4,7 @@ flows, the benchmarks and the tests all start here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, cached_property
@@ -93,11 +93,29 @@ class Context:
 
     # what the procedures plug in ---------------------------------------------------------------
     def apply_effects(self, repo: Repository, applied: Applied) -> None:
-        """The procedure's effect of the transition just written, in its transaction."""
+        """The procedure's effect of the transition just written, in its transaction, then
+        the reactions of every procedure to what it announced (each may announce in turn)."""
         for procedure in self.procedures:
             effect = procedure.effects.get(applied.kind, {}).get(applied.trigger)
             if effect is not None:
                 effect(repo, applied)
+        heard = 0
+        while heard < len(applied.announced):
+            topic, message = applied.announced[heard]
+            heard += 1
+            for procedure in self.procedures:
+                reaction = procedure.reactions.get(topic)
+                if reaction is not None:
+                    reaction(repo, applied, message)
+
+    def provided(self, name: str) -> Callable[..., Any] | None:
+        """The service a configured procedure provides under `name`, if one does."""
+        return next((p.provides[name] for p in self.procedures if name in p.provides), None)
+
+    def announced_by_some(self, topic: str) -> bool:
+        """Whether a configured procedure announces on `topic` (whether anyone keeps, say, a
+        register of facilities)."""
+        return any(topic in procedure.announces for procedure in self.procedures)
 
     def facts(self, repo: Repository, kind: str, case_id: int, now: datetime) -> Mapping[str, Any]:
         for procedure in self.procedures:

@@ -49,6 +49,7 @@ from storage.unit_of_work import UnitOfWork
 
 OPEN_TRIGGER = "open"
 TIMER_ACTOR = "timer"
+SYSTEM_ACTOR = "sistema"  # a transition another case's change caused (`Applied.then`)
 WRITE_ATTEMPTS = 3
 T = TypeVar("T")
 
@@ -206,11 +207,13 @@ def open_case(
             timers=_timers_starting(machine, None, machine.initial, now, attributes),
         )
         case_id, event_id = uow.repo.add_case(kind, reference, attributes, change)
-        ctx.apply_effects(uow.repo, applied(case_id, reference, kind, attributes, change, event_id))
+        effect = applied(case_id, reference, kind, attributes, change, event_id)
+        signals = apply_effects(ctx, uow, effect)
         uow.commit()
         return FireResult(
-            reference, OPEN_TRIGGER, None, change.to_state, 1, event_id, now, effective_at=now
-        )
+            reference, OPEN_TRIGGER, None, change.to_state, 1, event_id, now, effective_at=now,
+            signals=signals,
+        )  # fmt: skip
 
     return in_fresh_transactions(ctx, idempotency_key or kind, work, _retry_on(idempotency_key))
 
@@ -358,14 +361,30 @@ def _fire_live(
     )  # fmt: skip
     event_id = uow.repo.write_transition(live.id, live.version, change, timer_id)
     effect = applied(live.id, live.reference, live.kind, live.data, change, event_id)
-    ctx.apply_effects(uow.repo, effect)
     live.state, live.version = change.to_state, live.version + 1
     if change.data is not None:
         live.data = change.data
+    caused = apply_effects(ctx, uow, effect)
     return FireResult(
         live.reference, trigger, change.from_state, change.to_state, live.version, event_id,
-        now, effective_at=change.effective, signals=signals_of(change),
+        now, effective_at=change.effective, signals=signals_of(change) + caused,
     )  # fmt: skip
+
+
+def apply_effects(ctx: Context, uow: UnitOfWork, effect: Applied) -> tuple[str, ...]:
+    """The change's effects and the reactions to what they announced, then the transitions
+    they asked of other cases (`Applied.then`), each judged by its own machine and fired by
+    the system in this transaction; a refusal there refuses the whole change. Returns the
+    signals those transitions emitted."""
+    ctx.apply_effects(uow.repo, effect)
+    signals: list[str] = []
+    for follow in effect.follow_ups:
+        key = f"{follow.trigger}:{follow.reference}:after:{effect.event_id}"
+        result = fire_in(
+            ctx, uow, follow.reference, follow.trigger, SYSTEM_ACTOR, dict(follow.payload), key
+        )
+        signals += result.signals
+    return tuple(signals)
 
 
 def signals_of(change: Change) -> tuple[str, ...]:
@@ -461,6 +480,12 @@ def describe(ctx: Context, reference: str) -> CaseDetail:
             ),
             facts=ctx.summary(uow.repo, case.kind, case.id, dict(case.data)),
         )
+
+
+def state_in_law(machine: CaseMachine, state: str, pending: Sequence[Timer], now: datetime) -> str:
+    """The stored `state` moved on by the terms among `pending` already passed at `now`."""
+    passed = _passed_terms(machine, state, pending, now)
+    return passed[-1].to_state if passed else state
 
 
 def _passed_terms(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from machines.spec import CaseMachine
-from services.applied import Effect, Facts, Summary
+from services.applied import Effect, Facts, Reaction, Summary
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -50,8 +50,15 @@ class Procedure:
       a clerk reads of a case (`case show`);
     - `notice_context`: kind -> the data its notices need; `templates`: their folder;
     - `signals`: topic -> what serves it at once;
+    - `announces`: the topics its effects announce on (`Applied.announce`), in the transaction
+      of the change; `reactions`: topic -> what it does when any procedure announces on it, in
+      that same transaction (the register announces a facility's standing; placements release
+      the places of a cancelled facility). Topics are the interface: no procedure imports
+      another;
     - `tables`: the modules declaring its tables (imported before the schema is migrated);
       `migrations`: its own Alembic version folder, if its tables are not in the shared chain;
+    - `provides`: name -> a service other procedures may call where this one runs, by name
+      (the register's enrolment of a demo's fictional facilities);
     - `cli`: `module:function` adding its commands to the CLI root; `api`: `module:function`
       returning its FastAPI router; `deployments`: its prefect.yaml fragment;
     - `demo`: `module:function` loading its demo data into an empty database.
@@ -65,6 +72,9 @@ class Procedure:
     notice_context: Mapping[str, NoticeContext] = field(default_factory=dict)
     templates: Path | None = None
     signals: Mapping[str, SignalHandler] = field(default_factory=dict)
+    announces: tuple[str, ...] = ()
+    reactions: Mapping[str, Reaction] = field(default_factory=dict)
+    provides: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     tables: tuple[str, ...] = ()
     migrations: Path | None = None
     cli: str | None = None

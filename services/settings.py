@@ -22,7 +22,12 @@ class Settings(BaseSettings):
     `MISURE_MACHINE_MODULES`: bare machines without a procedure (the engine's tests).
     `MISURE_OFFICE_NAME`, `MISURE_OFFICE_PLACE`: who issues the notices, and where they are
     signed. `MISURE_SEALS_DIR`: where the daily seals of the trail are written, outside the
-    database (keep it on other storage, or copy it there)."""
+    database (keep it on other storage, or copy it there). `MISURE_REGISTER_DIR`: where the
+    publications of the register of facilities are written (art. 3 co. 5-6 D.M. 128/2025;
+    default var/register, relative to the working directory). `MISURE_VISIT_EVERY_DAYS`: the
+    days between two supervision visits to a facility on the register, as the Head of
+    Department's guidelines set them (art. 10 co. 2 D.M. 128/2025; default 90): a facility
+    not visited for longer is an incident on the register's dashboard."""
 
     model_config = SettingsConfigDict(env_prefix="MISURE_", toml_file=CONFIG)
 
@@ -32,6 +37,8 @@ class Settings(BaseSettings):
     office_name: str = "Ufficio interdistrettuale di esecuzione penale esterna"
     office_place: str = "Roma"
     seals_dir: Path = Path("var/seals")
+    register_dir: Path = Path("var/register")
+    visit_every_days: int = Field(default=90, ge=1, le=3660)
 
     @classmethod
     def settings_customise_sources(

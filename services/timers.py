@@ -21,6 +21,7 @@ from services.context import Context
 from services.engine import (
     TIMER_ACTOR,
     applied,
+    apply_effects,
     build_change,
     fire_machine_on,
     signals_of,
@@ -131,7 +132,7 @@ def _sweep_each(
             try:
                 decided = _decide(ctx, uow.repo, timer, now)
                 if isinstance(decided, Write):
-                    _write(ctx, uow.repo, [(timer, decided)])
+                    _write(ctx, uow, [(timer, decided)])
                 else:
                     _without_move(uow.repo, timer, decided, now)
                 uow.commit()
@@ -226,7 +227,7 @@ def _write_isolated(
     writes)."""
     try:
         with uow.session.begin_nested():
-            return _write(ctx, uow.repo, decided), 0
+            return _write(ctx, uow, decided), 0
     except Exception:
         pass  # one of them is bad: find it, each write under its own savepoint
     written: set[int] = set()
@@ -234,7 +235,7 @@ def _write_isolated(
     for timer, write in decided:
         try:
             with uow.session.begin_nested():
-                written |= _write(ctx, uow.repo, [(timer, write)])
+                written |= _write(ctx, uow, [(timer, write)])
         except VersionConflict:
             continue  # its case moved since the claim: the timer stays pending
         except Exception as error:
@@ -243,16 +244,19 @@ def _write_isolated(
     return written, failed
 
 
-def _write(ctx: Context, repo: Repository, decided: list[tuple[DueTimer, Write]]) -> set[int]:
-    """Write the firings (one statement on PostgreSQL) and apply their kinds' effects; return
-    the ids of the cases written. A single firing whose case moved raises `VersionConflict`."""
-    written = repo.write_transitions([write for _, write in decided])
+def _write(ctx: Context, uow: UnitOfWork, decided: list[tuple[DueTimer, Write]]) -> set[int]:
+    """Write the firings (one statement on PostgreSQL) and apply their kinds' effects (and the
+    transitions those ask of other cases, whose signals stay in the outbox for the scheduled
+    runs); return the ids of the cases written. A single firing whose case moved raises
+    `VersionConflict`."""
+    written = uow.repo.write_transitions([write for _, write in decided])
     if len(decided) == 1 and not written:
         raise VersionConflict(decided[0][1].case_id)
     for timer, write in decided:
         if write.case_id in written:
-            ctx.apply_effects(
-                repo,
+            apply_effects(
+                ctx,
+                uow,
                 applied(
                     timer.case_id,
                     timer.reference,

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from services.clock import FixedClock
 from services.context import Context
+from services.register.procedure import PROCEDURE as REGISTER
 from services.schema import upgrade
 from storage.database import make_engine
 
@@ -66,8 +67,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 def _migrate(url: str) -> None:
+    """The shared chain and the register's branch (placements' facilities obey it)."""
     engine = make_engine(url)
-    upgrade(engine)
+    upgrade(engine, (REGISTER.migrations,) if REGISTER.migrations else (), REGISTER.tables)
     engine.dispose()
 
 

@@ -245,6 +245,23 @@ DECISION_GUARDS = (
 )
 
 
+class Requeue(Payload):
+    """The facility cancelled from the register whose place the attestation held."""
+
+    facility: Code
+
+
+def _facility_cancelled(given: GuardInput) -> str | None:
+    """An attestation goes back to the queue only when the facility of its place was cancelled
+    from the register (art. 5 co. 4-5): the register's decision, not a clerk's choice."""
+    cancelled = given.facts.get("held_facility_cancelled")
+    if cancelled is None:
+        return "la struttura del posto attestato è iscritta nell'elenco (non cancellata)"
+    if cancelled != given.payload.get("facility"):
+        return f"il posto attestato non è nella struttura {given.payload.get('facility')}"
+    return None
+
+
 def _commitment_signed(given: GuardInput) -> str | None:
     if given.payload.get("commitment_signed") is True:
         return None
@@ -372,6 +389,16 @@ MACHINE = CaseMachine(
             notices=("notifica_cambio_stato",),
             signals=REALLOCATE,
         ),
+        Transition(
+            "requeue",
+            HOLDING_A_PLACE[:2],
+            S.QUEUED,
+            f"art. 5 co. 4-5 e art. 12 co. 5 {DM}",
+            guards=(Guard("facility_cancelled", _facility_cancelled, f"art. 5 {DM}", "facility"),),
+            notices=("struttura_cancellata",),
+            signals=REALLOCATE,
+            schema=Requeue,
+        ),
         Transition("withdraw", PENDING, S.WITHDRAWN, f"art. 12 co. 1 {DM}"),
         Transition(
             "withdraw",
@@ -428,6 +455,7 @@ MACHINE = CaseMachine(
         "leave": "uscita dalla struttura",
         "funding_end": "fine della permanenza finanziata",
         "withdraw": "rinuncia",
+        "requeue": "ritorno in coda: struttura cancellata dall'elenco",
         "close": "chiusura",
         "attestation_validity": "validità dell'attestazione",
         "funded_stay": "permanenza con oneri a carico dell'Amministrazione",

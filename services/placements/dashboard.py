@@ -57,6 +57,7 @@ def dashboards(ctx: Context) -> list[Dashboard]:
                 c
                 for c in repo.conventions(office.id)
                 if c.valid_from <= today <= c.valid_until
+                and (c.ended_on is None or today < c.ended_on)
                 and (f := repo.facility_by_id(c.facility_id)).registered
                 and not f.suspended
             ]

@@ -116,9 +116,10 @@ def _attested(repo: Repository, applied: Applied) -> None:
     convention = placements.convention(code)
     if convention is None or convention.office_id != application.office_id:
         raise UnknownReferenceData(f"no convention '{code}' of the competent UIEPE")
-    facility = placements.facility_by_id(convention.facility_id)
+    facility = placements.facility_by_id(convention.facility_id, lock=True)
     place = int(applied.payload["place"])
-    if not convention.valid_from <= issued_on <= convention.valid_until:
+    ended = convention.ended_on is not None and convention.ended_on <= issued_on
+    if not convention.valid_from <= issued_on <= convention.valid_until or ended:
         raise PlaceUnavailable(f"convention {code} is not in force on {issued_on}")
     if not facility.registered or facility.suspended:
         raise PlaceUnavailable(f"facility {facility.code} is not registered or is suspended")
@@ -275,6 +276,7 @@ EFFECTS: dict[str, Effect] = {
     "reject": _released,
     "lapse": _released,
     "withdraw": _released,
+    "requeue": _released,
     "enter": _entered,
     "leave": _ended,
     "funding_end": _ended,

@@ -30,7 +30,22 @@ def facts(repo: Repository, case_id: int, now: datetime) -> Mapping[str, Any]:
             return None
         return budget.stop_reason or "limite di spesa raggiunto"
 
-    return LazyFacts({"issued_on": issued_on, "applications_stopped": applications_stopped})
+    def held_facility_cancelled() -> str | None:
+        """The code of the facility of the place the case holds, if it was cancelled."""
+        reservation = placements.active_reservation(case_id)
+        if reservation is None:
+            return None
+        convention = placements.convention_by_id(reservation.convention_id)
+        facility = placements.facility_by_id(convention.facility_id)
+        return facility.code if facility.cancelled_on is not None else None
+
+    return LazyFacts(
+        {
+            "issued_on": issued_on,
+            "applications_stopped": applications_stopped,
+            "held_facility_cancelled": held_facility_cancelled,
+        }
+    )
 
 
 def _decision(repo: Repository, case_id: int) -> str | None:

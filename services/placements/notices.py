@@ -33,7 +33,9 @@ def placement_context(
         raise ValueError(f"{case.reference} has no application record")
     office = repo.office_by_id(application.office_id)
     prison = repo.prison_by_id(application.prison_id)
-    reservation = repo.last_reservation(case.id)
+    # The place this event released (a requeue names the cancelled facility, even if the case
+    # was attested elsewhere before the notice was rendered), else the last one held.
+    reservation = repo.reservation_closed_by(event.id) or repo.last_reservation(case.id)
     posto = presenze = liberato_da = None
     if reservation is not None:
         convention = repo.convention_by_id(reservation.convention_id)

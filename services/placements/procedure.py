@@ -8,7 +8,7 @@ from typing import Any
 
 from machines.placements import MACHINE
 from services.context import Context
-from services.placements import effects, facts, notices, reallocation
+from services.placements import effects, facts, notices, reallocation, register
 from services.procedure import Procedure, SignalHandler
 
 # The configuration that runs this procedure alone (the simulation, the benchmarks, tests).
@@ -34,6 +34,7 @@ PROCEDURE = Procedure(
             "posti liberati riassegnati in ordine di protocollo",
         )
     },
+    reactions=register.REACTIONS,
     tables=("storage.placements.models",),
     cli="cli.placements.commands:register",
     api="api.placements.routes:router",

@@ -137,9 +137,13 @@ def _serve(
                 "facility": chosen.facility.code,
                 "place": chosen.place,
             }
+            # Keyed by the case's version: an application requeued after its facility was
+            # cancelled is attested again, under a new key.
+            case = uow.repo.case_for_update(reference)
+            key = f"{reference}@{0 if case is None else case.version}"
             try:
-                engine.fire_in(ctx, uow, reference, "attest", ACTOR, payload, f"attest:{reference}")
-                engine.fire_in(ctx, uow, reference, "transmit", ACTOR, {}, f"transmit:{reference}")
+                engine.fire_in(ctx, uow, reference, "attest", ACTOR, payload, f"attest:{key}")
+                engine.fire_in(ctx, uow, reference, "transmit", ACTOR, {}, f"transmit:{key}")
             except VersionConflict:
                 continue  # the case moved meanwhile (withdrawn?): look at the queue again
             uow.commit()

@@ -14,8 +14,9 @@ field, and nothing is written:
   UIEPE or facility changes once any place was attested under it (the cases attested there
   would read another UIEPE's convention, or another facility); an appropriation cut below what
   is already split among the UIEPEs (art. 13 co. 1, 7: `budget split` re-splits it).
-A facility suspended or struck off the register (art. 5) is taken as the act it is: no new
-attestation names it, and the places already held under its conventions stay held.
+A facility's standing on the register (registered, suspended, cancelled) is not reference data:
+the register decides it (services/placements/register.py applies what it announces), and a
+document that tries to set it is refused.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ from pydantic import (
     PlainValidator,
     StringConstraints,
     ValidationError,
+    field_validator,
 )
 
 from services.context import Context
 from services.errors import InvalidInput, UnknownReferenceData
 from services.placements.effects import max_cost, max_funded_days
+from services.placements.register import FACILITY_STANDING
 from services.reasons import reason
 from storage.placements.models import BudgetYear, Convention, Facility, Office, Prison
 from storage.placements.repository import PlacementRepository
@@ -125,14 +128,30 @@ class PrisonRow(_Row):
     office: Code = Field(description="code of the competent UIEPE")
 
 
+STANDING_NOT_HERE = (
+    "la posizione nell'elenco delle strutture (iscrizione, sospensione, cancellazione) non si "
+    "carica con i dati di riferimento: la dispone la Direzione generale nei procedimenti "
+    "dell'elenco (misure register), che ne applicano gli effetti ai posti (art. 3 e 5 D.M. "
+    "128/2025)"
+)
+
+
 class FacilityRow(_Row):
+    """What the reference data say of a facility: who runs it and where. Its standing on the
+    register is the register's (`STANDING_NOT_HERE`)."""
+
     code: Code
     name: Annotated[str, _text(200)]
     operator: Annotated[str, _text(200)]
     address: Annotated[str, _text(200)]
     section: Annotated[str, _text(80)]
-    registered: Flag = True
-    suspended: Flag = False
+    registered: object = None
+    suspended: object = None
+
+    @field_validator("registered", "suspended")
+    @classmethod
+    def _not_here(cls, value: object) -> object:
+        raise ValueError(STANDING_NOT_HERE)
 
 
 class ConventionRow(_Row):
@@ -258,8 +277,18 @@ def load(ctx: Context, document: Any) -> dict[str, int]:
             repo.upsert(
                 Prison, {"code": prison.code}, {"name": prison.name, "office_id": office_id}
             )
+        # A new facility is on the register only where no register runs (the reference data
+        # are then the office's register); where one runs, it says so when it registers it.
+        unregistered = ctx.announced_by_some(FACILITY_STANDING)
         for facility in data.facilities:
-            repo.upsert(Facility, {"code": facility.code}, facility.model_dump(exclude={"code"}))
+            values = facility.model_dump(include={"name", "operator", "address", "section"})
+            known = repo.facility(facility.code)
+            if known is None:
+                values |= {"registered": not unregistered, "suspended": False}
+                repo.upsert(Facility, {"code": facility.code}, values)
+            else:
+                for key, value in values.items():
+                    setattr(known, key, value)
         for index, convention in enumerate(data.conventions):
             record = _Record("conventions", index, convention.code)
             values = convention.model_dump(exclude={"code", "office", "facility"})

@@ -234,7 +234,12 @@ def simulate(
     started = time.perf_counter()
     sim = _Year(ctx, clock, first.year, seed)
     rng = sim.rng
-    reference.load(ctx, national_reference(first.year, rng, last.year))
+    document = national_reference(first.year, rng, last.year)
+    clock.instant = _ten(first)  # the facilities are on the register from the first day
+    reference.load(ctx, document)
+    enrol = ctx.provided("enrol_demo_facilities")  # where a register of facilities runs
+    if enrol is not None:
+        enrol(ctx, document["facilities"])
     for year in range(first.year, last.year + 1):
         clock.instant = _ten(max(first, date(year, 1, 1)))
         budget.split(ctx, year)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -55,8 +56,10 @@ class Prison(Base):
 
 
 class Facility(Base):
-    """A residential facility of the register (arts. 3, 6-7): only registered, not suspended
-    facilities may receive attestations."""
+    """A residential facility (arts. 3, 6-7): only registered, not suspended facilities may
+    receive attestations. Its standing (`registered`, `suspended`, `cancelled_on`) is what the
+    facility register announced (topic `facility_standing`); where no register runs, the
+    reference data's facilities count as registered."""
 
     __tablename__ = "facilities"
 
@@ -68,6 +71,7 @@ class Facility(Base):
     section: Mapped[str] = mapped_column(String(80))  # territorial section of the register
     registered: Mapped[bool] = mapped_column(Boolean)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Convention(Base):
@@ -84,6 +88,8 @@ class Convention(Base):
     places: Mapped[int] = mapped_column(Integer)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
+    # The day it ended early: its facility cancelled from the register (art. 5 D.M. 128/2025).
+    ended_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         CheckConstraint("daily_rate > 0", name="rate_positive"),
@@ -213,6 +219,8 @@ class Presence(Base):
     reservation_id: Mapped[int] = mapped_column(ForeignKey("reservations.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     present: Mapped[bool] = mapped_column(Boolean)
+    # Found by a supervision visit (art. 10 co. 4 b): the facility's returns no longer change it.
+    checked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Report(Base):

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -121,8 +121,45 @@ class PlacementRepository:
     def convention_by_id(self, convention_id: int) -> Convention:
         return self.session.get_one(Convention, convention_id)
 
-    def facility_by_id(self, facility_id: int) -> Facility:
+    def facilities(self) -> Sequence[Facility]:
+        return self.session.scalars(select(Facility).order_by(Facility.code)).all()
+
+    def facility_by_id(self, facility_id: int, lock: bool = False) -> Facility:
+        """`lock`: FOR SHARE on PostgreSQL, so that the register's change of the facility's
+        standing waits for the attestation that read it, and then sees its reservation (or
+        the attestation waits and reads the new standing)."""
+        if lock and self.postgresql:
+            query = select(Facility).where(Facility.id == facility_id).with_for_update(read=True)
+            return self.session.scalars(query.execution_options(populate_existing=True)).one()
         return self.session.get_one(Facility, facility_id)
+
+    def held_at_facility(self, facility_id: int) -> list[tuple[Reservation, Case]]:
+        """The places held under the facility's conventions, with their cases, by protocol."""
+        rows = (
+            select(Reservation, Case)
+            .join(Convention, Convention.id == Reservation.convention_id)
+            .join(Case, Case.id == Reservation.case_id)
+            .join(Application, Application.case_id == Reservation.case_id)
+            .where(
+                Convention.facility_id == facility_id,
+                Reservation.status == ReservationStatus.ACTIVE,
+            )
+            .order_by(Application.protocol_at, Application.protocol_number)
+        )
+        return [(reservation, case) for reservation, case in self.session.execute(rows)]
+
+    def end_conventions(self, facility_id: int, on: date) -> int:
+        """End the facility's conventions still running on `on` (its cancellation)."""
+        result = self.session.execute(
+            update(Convention)
+            .where(
+                Convention.facility_id == facility_id,
+                Convention.valid_until >= on,
+                Convention.ended_on.is_(None),
+            )
+            .values(ended_on=on)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def holdings(self, convention_id: int) -> Holdings:
         """What the reservations under this convention hold (`Holdings`)."""
@@ -282,6 +319,10 @@ class PlacementRepository:
         )
         return self.session.scalars(query).one_or_none()
 
+    def reservation_closed_by(self, event_id: int) -> Reservation | None:
+        query = select(Reservation).where(Reservation.closed_by_event_id == event_id)
+        return self.session.scalars(query).one_or_none()
+
     def last_reservation(self, case_id: int) -> Reservation | None:
         query = (
             select(Reservation)
@@ -331,21 +372,26 @@ class PlacementRepository:
         )
         return {day: present for day, present in self.session.execute(query)}
 
-    def record_presences(self, reservation_id: int, days: dict[date, bool]) -> None:
-        """Upsert the facility's register for these days."""
+    def record_presences(
+        self, reservation_id: int, days: dict[date, bool], checked: bool = False
+    ) -> None:
+        """Upsert the facility's register for these days; a day a supervision visit checked
+        keeps what the visit found, unless `checked` (the visit itself) writes it."""
         if not days:
             return
         dialect_insert = pg_insert if self.postgresql else sqlite_insert
         statement = dialect_insert(Presence).values(
             [
-                {"reservation_id": reservation_id, "day": day, "present": present}
+                {"reservation_id": reservation_id, "day": day, "present": present,
+                 "checked": checked}
                 for day, present in sorted(days.items())
             ]
-        )
+        )  # fmt: skip
         self.session.execute(
             statement.on_conflict_do_update(
                 index_elements=["reservation_id", "day"],
-                set_={"present": statement.excluded.present},
+                set_={"present": statement.excluded.present, "checked": statement.excluded.checked},
+                where=None if checked else Presence.checked.is_(False),
             )
         )
 
@@ -398,10 +444,12 @@ class PlacementRepository:
 
 
 def _usable(on: date) -> Any:
-    """A convention in force on `on` with a registered, not suspended facility."""
+    """A convention in force on `on` (not ended early) with a registered, not suspended
+    facility."""
     return and_(
         Convention.valid_from <= on,
         Convention.valid_until >= on,
+        or_(Convention.ended_on.is_(None), Convention.ended_on > on),
         Facility.registered.is_(True),
         Facility.suspended.is_(False),
     )

@@ -44,9 +44,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("limits")
     url = f"sqlite:///{folder / 'misure.db'}"
     db = make_engine(url)
-    upgrade(db)
     now = datetime.now(UTC).replace(microsecond=0)
     ctx = Context.build(db, FixedClock(now), PLACEMENTS)
+    upgrade(db, ctx.migration_folders, ctx.table_modules)
     load_reference(ctx, years=(rome_date(now).year - 1, rome_date(now).year))
     case = queued(ctx)
     reallocation.reallocate(ctx)

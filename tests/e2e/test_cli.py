@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ class Cli:
             "MISURE_MACHINE_MODULES": '["tests.support.demo"]',
             "PYTHONPATH": str(ROOT),
             "COLUMNS": "200",
+            # the register's publications, which a change to it writes at once
+            "MISURE_REGISTER_DIR": tempfile.mkdtemp(prefix="misure-register-"),
         }
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

@@ -195,7 +195,8 @@ HOSTILE_FILES: list[tuple[str, Change, str, str]] = [
         "al più 2147483647",
     ),
     ("year before 2024", _set("budget_years", 0, year=2023), "budget_years[0].year", "2024"),
-    ("flag text", _set("facilities", 0, suspended="no"), "facilities[0].suspended", "true o"),
+    ("standing", _set("facilities", 0, suspended=True), "facilities[0].suspended", "register"),
+    ("registration", _set("facilities", 0, registered=False), "facilities[0].registered", "elenco"),
     ("date number", _set("conventions", 0, valid_from=0), "conventions[0].valid_from", "AAAA"),
     (
         "period reversed",
@@ -270,6 +271,8 @@ def in_use(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     folder = tmp_path_factory.mktemp("in_use")
     runner = Cli(f"sqlite:///{folder / 'in_use.db'}")
     runner.env["MISURE_MACHINE_MODULES"] = "[]"
+    # Placements alone: the reference data's facilities count as registered.
+    runner.env["MISURE_PROCEDURES"] = '["services.placements.procedure"]'
     runner.run("db", "upgrade")
     (folder / "reference.json").write_text(json.dumps(IN_USE), encoding="utf-8")
     (folder / "assessment.json").write_text(json.dumps(ASSESSMENT), encoding="utf-8")
@@ -336,15 +339,13 @@ def test_ref_load_refuses_an_appropriation_below_what_is_split(in_use: Cli, tmp_
 
 
 def test_ref_load_takes_what_keeps_the_live_data_true(in_use: Cli, tmp_path: Path) -> None:
-    """More places, a new convention, more money, a suspended facility (an act of the register,
-    art. 5: it stops new attestations, places held stay held), and the same rate written
-    otherwise: all accepted, in one load."""
+    """More places, a new convention, more money, and the same rate written otherwise: all
+    accepted, in one load (a facility's standing is the register's: refused above)."""
     document = copy.deepcopy(IN_USE)
     document["conventions"][0] |= {"places": 3, "daily_rate": "50", "valid_until": "2028-12-31"}
     document["conventions"].append(
         {**document["conventions"][0], "code": "CONV-TO-2", "daily_rate": "70.00", "places": 1}
     )
-    document["facilities"][0]["suspended"] = True
     document["budget_years"][0]["appropriation"] = "8000000.00"
     path = tmp_path / "compatible.json"
     path.write_text(json.dumps(document), encoding="utf-8")

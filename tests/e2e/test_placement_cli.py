@@ -17,6 +17,9 @@ AT = "2026-03-02T10:00:00+01:00"
 @pytest.fixture
 def pcli(tmp_path: Path) -> Cli:
     runner = Cli(f"sqlite:///{tmp_path / 'cli.db'}")
+    # Placements alone: the reference data's facilities count as registered (no register runs;
+    # tests/e2e/test_register_cli.py drives the register and what it does to places).
+    runner.env["MISURE_PROCEDURES"] = '["services.placements.procedure"]'
     runner.run("db", "upgrade")
     (tmp_path / "reference.json").write_text(json.dumps(REFERENCE), encoding="utf-8")
     (tmp_path / "assessment.json").write_text(json.dumps(ASSESSMENT), encoding="utf-8")
@@ -81,7 +84,7 @@ def test_every_actor_drives_a_placement_from_filing_to_the_cost_statement(
     assert f"# Pratica {ref}" in status and "`closed`" in status and "```mermaid" in status
     boards = pcli.json("placement", "dashboard")["dashboards"]
     assert [(b["office"], b["places"], b["free"]) for b in boards] == [
-        ("UIEPE-RM", 2, 2),  # CONV-RM-2's facility is suspended
+        ("UIEPE-RM", 5, 5),  # no register runs: FAC-RM-2 is not suspended here
         ("UIEPE-TO", 1, 1),
     ]
 

@@ -211,7 +211,7 @@ def test_each_rule_refuses_the_same_on_every_path(world: World, rule: Rule) -> N
     if reference:
         assert world.history(reference) == before  # nothing written
     else:
-        assert engine.list_cases(world.ctx) == []
+        assert engine.list_cases(world.ctx, kind="placement") == []
 
 
 def test_another_courts_registry_cannot_even_see_the_case(world: World) -> None:

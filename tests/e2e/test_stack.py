@@ -37,6 +37,9 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
             "daily-dashboard",
             "case-status",
             "audit-trail",
+            "publish-register-six-monthly",
+            "publish-register-on-change",
+            "register-dashboard",
         }
 
         at_court, waiting, court = rejectable(stack.database_url)[0]

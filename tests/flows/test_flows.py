@@ -92,6 +92,8 @@ def test_the_case_status_artifact_shows_state_timers_history_and_diagram(fctx: C
 
 
 def test_notices_are_rendered_once_when_the_render_flow_runs_twice(fctx: Context) -> None:
+    before = render_notices()  # the register's: the facilities registered, FAC-RM-2 suspended
+    assert (before["rendered"], before["failed"]) == (4, 0)
     reference = queued(fctx)
     reallocation.reallocate(fctx)
     first = render_notices()

@@ -6,6 +6,7 @@ included, is found by `audit.verify`, which names the case and the event."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -23,6 +24,7 @@ from services.context import Context
 from services.engine import fire, open_case
 from services.notices import Office, render_pending_notices
 from services.placements import actors as placements
+from services.register.procedure import PROCEDURE as REGISTER
 from services.schema import MIGRATIONS, migrating, upgrade
 from storage import chain
 from storage.database import is_postgresql
@@ -326,13 +328,17 @@ def test_the_migration_chains_the_events_written_before_it_as_the_write_path_doe
     written = chained()
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    assert REGISTER.migrations is not None  # the register's branch depends on the chain
+    locations = (str(MIGRATIONS / "versions"), str(REGISTER.migrations))
+    config.set_main_option("version_locations", os.pathsep.join(locations))
     with migrating(db) as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "b3c1e0f4a9d2")  # the documents' events stay, unchained
     with db.begin() as connection:
         connection.execute(text("DELETE FROM case_events WHERE trigger = 'document_issued'"))
         connection.execute(text("UPDATE cases SET version = 4"))
-    upgrade(db)
+    upgrade(db, (REGISTER.migrations,))
     assert chained() == written  # the rendered documents chained again, dated as rendered
     assert audit.verify(ctx, tmp_path).intact
 

@@ -1,5 +1,6 @@
-"""Races on PostgreSQL (D.M. 128/2025 art. 12): a court decision against the lapse timer, and
-two reallocations at once. Each round starts both sides at a barrier."""
+"""Races on PostgreSQL (D.M. 128/2025 arts. 5, 12): a court decision against the lapse timer,
+two reallocations at once, a facility's cancellation against an attestation there. Each round
+starts both sides at a barrier."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from services.placements import reallocation, reference
 from services.placements.actors import Outcome
 from storage.database import make_engine
 from storage.models import TimerStatus
-from storage.placements.models import Reservation
+from storage.placements.models import Convention, Reservation, ReservationStatus
+from tests.support import register
 from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
 
 pytestmark = pytest.mark.postgres
@@ -152,3 +154,58 @@ def test_two_reallocations_at_once_never_give_a_place_to_two_people(
     places = {(r.convention_id, r.place) for r in held}
     assert len(held) == len(places) == 4
     assert [engine.describe(ctx, r).case.state for r in waiting[4:]] == ["queued"] * 3
+
+
+# Without the attestation's lock on the facility, about one run in three of six rounds left an
+# attestation at a cancelled facility: sixteen rounds, most of them started together.
+CANCELLATION_DELAYS = ((0.0, 0.0),) * 10 + ((0.0, 0.02), (0.02, 0.0), (0.0, 0.005)) * 2
+
+
+def test_a_cancellation_racing_an_attestation_never_leaves_one_on_a_cancelled_facility(
+    pg: Engine,
+) -> None:
+    """The operator gives up its registration (art. 5 co. 5) while the UIEPE attests a place of
+    the same facility: either the attestation commits first and the cancellation requeues it,
+    or the cancellation does and the attestation is refused. Never a place held at a cancelled
+    facility (the attestation reads the facility FOR SHARE; the cancellation writes it)."""
+    ctx = context(pg)
+    outcomes = set()
+    for round_, (cancel_after, attest_after) in enumerate(CANCELLATION_DELAYS):
+        code = f"FAC-R{round_}"
+        reference.load(
+            ctx,
+            {
+                "facilities": [
+                    {"code": code, "name": f"Comunità {round_}", "operator": "Comune",
+                     "address": "Via Roma 1, Torino", "section": "Piemonte"},
+                ],
+                "conventions": [
+                    {"code": f"CONV-R{round_}", "office": "UIEPE-TO", "facility": code,
+                     "daily_rate": "30.00", "places": 1, "valid_from": "2026-01-01",
+                     "valid_until": "2027-12-31"},
+                ],
+            },
+        )  # fmt: skip
+        facility = register.enrol_described(ctx)[code]
+        procedure = engine.open_case(
+            ctx, "cancellation", "dg", {"facility": facility, "causes": ["b"], "facts": "Fatti."}
+        ).reference
+        case = queued(ctx)
+        attest = {"convention": f"CONV-R{round_}", "place": 1}
+        cancelled, attested = race(
+            partial(_later, cancel_after, engine.fire, ctx, procedure, "give_up", "ente"),
+            partial(_later, attest_after, engine.fire, ctx, case, "attest", "uiepe", attest),
+        )
+        assert not isinstance(cancelled, Exception), cancelled
+        outcomes.add("refused" if isinstance(attested, Exception) else "requeued")
+        assert engine.describe(ctx, facility).case.state == "cancelled"
+        assert engine.describe(ctx, case).case.state == "queued"
+        with pg.connect() as connection:
+            held = connection.execute(
+                select(Reservation.status)
+                .join(Convention, Convention.id == Reservation.convention_id)
+                .where(Convention.code == f"CONV-R{round_}")
+            ).scalars()
+            assert ReservationStatus.ACTIVE not in list(held)
+        engine.fire(ctx, case, "withdraw", "detenuto")  # out of the next round's queue
+    print(f"\nrace outcomes over {len(CANCELLATION_DELAYS)} rounds: {sorted(outcomes)}")

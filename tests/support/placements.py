@@ -13,8 +13,10 @@ from services.context import Context
 from services.placements import actors as placements
 from services.placements import budget, reference
 from services.placements.procedure import MODULES
+from tests.support import register
 
-PLACEMENTS = MODULES  # the configuration that runs placements alone
+# Placements and the register their facilities are on (FAC-RM-2 is suspended there).
+PLACEMENTS = (register.REGISTER, *MODULES)
 COURT_TO = "Tribunale di sorveglianza di Torino"
 COURT_RM = "Tribunale di sorveglianza di Roma"
 
@@ -60,7 +62,6 @@ REFERENCE: dict[str, Any] = {
             "operator": "Fondazione La Sosta",
             "address": "Via Appia 5, Roma",
             "section": "Lazio",
-            "suspended": True,
         },
     ],
     "conventions": [
@@ -105,7 +106,12 @@ ASSESSMENT: dict[str, Any] = {
 
 
 def load_reference(ctx: Context, years: tuple[int, ...] = (2026, 2027)) -> None:
+    """The reference data; their facilities registered, FAC-RM-2 then suspended during a
+    cancellation procedure; the years' appropriations split."""
     reference.load(ctx, REFERENCE)
+    enrolled = register.enrol_described(ctx)
+    if "FAC-RM-2" in enrolled:  # loaded again: it is already suspended
+        register.suspend(ctx, enrolled["FAC-RM-2"])
     for year in years:
         budget.split(ctx, year)
 

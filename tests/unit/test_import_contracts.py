@@ -60,6 +60,9 @@ def test_the_contracts_hold_on_the_code(copy: Path) -> None:
         ("services/timers.py", "import flows.common", "services/ import nothing of the entry"),
         ("api/app.py", "import storage.models", "reach storage only through services/ BROKEN"),
         ("services/placements/actors.py", "import tests.support.demo", "a procedure imports"),
+        ("services/placements/register.py", "import services.register.effects", "a procedure"),
+        ("services/register/effects.py", "import storage.placements.models", "the register knows"),
+        ("services/context.py", "import machines.register", "shared code names no procedure"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(

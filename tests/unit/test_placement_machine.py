@@ -25,12 +25,14 @@ EXPECTED: dict[Placement, dict[str, Placement]] = {
         "reject": S.REJECTED,
         "lapse": S.LAPSED,
         "withdraw": S.WITHDRAWN,
+        "requeue": S.QUEUED,
     },
     S.AT_COURT: {
         "grant": S.GRANTED,
         "reject": S.REJECTED,
         "lapse": S.LAPSED,
         "withdraw": S.WITHDRAWN,
+        "requeue": S.QUEUED,
     },
     S.GRANTED: {"enter": S.PLACED, "withdraw": S.WITHDRAWN},
     S.PLACED: {"leave": S.ENDED, "funding_end": S.ENDED},
@@ -58,17 +60,20 @@ EVERYTHING: dict[str, Any] = {
     "commitment_signed": True,
     "entered_on": "2026-03-25",
     "left_on": "2026-09-01",
+    "facility": "FAC-7",
 }
+# What the placements know beyond the case: FAC-7, the facility of the place held, cancelled.
+FACTS: dict[str, Any] = {"held_facility_cancelled": "FAC-7"}
 
 
 def given(state: Placement, payload: dict[str, Any], **data: Any) -> GuardInput:
     data = {"court": "Tribunale di sorveglianza di Roma", **data}
-    return GuardInput(CaseView("ATT-2026-000001", state.value, data), payload, NOW)
+    return GuardInput(CaseView("ATT-2026-000001", state.value, data), payload, NOW, FACTS)
 
 
 def test_the_table_covers_every_state_and_trigger() -> None:
     assert set(EXPECTED) == set(Placement)
-    assert len(TABLE) == 14 * 14  # 14 states, 14 triggers
+    assert len(TABLE) == 14 * 15  # 14 states, 15 triggers
 
 
 @pytest.mark.parametrize(("state", "trigger", "dest"), TABLE)
@@ -136,7 +141,7 @@ def test_attestation_validity_runs_across_the_transmission_and_funding_warns_30_
 
 def test_freeing_a_place_or_joining_the_queue_signals_a_reallocation() -> None:
     signalling = {t.trigger for t in MACHINE.transitions if "reallocate" in t.signals}
-    assert signalling == {"reject", "lapse", "leave", "funding_end", "withdraw"}
+    assert signalling == {"reject", "lapse", "leave", "funding_end", "withdraw", "requeue"}
     # Joining the queue waits for the scheduled run, which serves the queue in protocol order.
     assert {t.trigger for t in MACHINE.transitions if t.signals == ("queue",)} == {"admit"}
     pending_withdrawal = MACHINE.fire("withdraw", given(S.QUEUED, {}))
