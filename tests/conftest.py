@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from services.clock import FixedClock
 from services.context import Context
+from services.lpu.procedure import PROCEDURE as LPU
 from services.register.procedure import PROCEDURE as REGISTER
 from services.schema import upgrade
 from storage.database import make_engine
@@ -66,10 +67,15 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+# The procedures with a migration branch of their own (placements are in the shared chain).
+BRANCHES = tuple(p.migrations for p in (REGISTER, LPU) if p.migrations is not None)
+BRANCH_TABLES = (*REGISTER.tables, *LPU.tables)
+
+
 def _migrate(url: str) -> None:
-    """The shared chain and the register's branch (placements' facilities obey it)."""
+    """The shared chain and the procedures' branches: every table a test may use."""
     engine = make_engine(url)
-    upgrade(engine, (REGISTER.migrations,) if REGISTER.migrations else (), REGISTER.tables)
+    upgrade(engine, BRANCHES, BRANCH_TABLES)
     engine.dispose()
 
 

@@ -24,11 +24,11 @@ from services.context import Context
 from services.engine import fire, open_case
 from services.notices import Office, render_pending_notices
 from services.placements import actors as placements
-from services.register.procedure import PROCEDURE as REGISTER
 from services.schema import MIGRATIONS, migrating, upgrade
 from storage import chain
 from storage.database import is_postgresql
 from storage.models import AuditSeal, Case, CaseEvent, Document
+from tests.conftest import BRANCHES
 from tests.support.placements import ASSESSMENT, COURT_TO, load_reference, placements_context
 
 OFFICE = Office("Ufficio interdistrettuale di esecuzione penale esterna per il Lazio", "Roma")
@@ -329,8 +329,7 @@ def test_the_migration_chains_the_events_written_before_it_as_the_write_path_doe
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
-    assert REGISTER.migrations is not None  # the register's branch depends on the chain
-    locations = (str(MIGRATIONS / "versions"), str(REGISTER.migrations))
+    locations = (str(MIGRATIONS / "versions"), *map(str, BRANCHES))  # they depend on the chain
     config.set_main_option("version_locations", os.pathsep.join(locations))
     with migrating(db) as connection:
         config.attributes["connection"] = connection
@@ -338,7 +337,7 @@ def test_the_migration_chains_the_events_written_before_it_as_the_write_path_doe
     with db.begin() as connection:
         connection.execute(text("DELETE FROM case_events WHERE trigger = 'document_issued'"))
         connection.execute(text("UPDATE cases SET version = 4"))
-    upgrade(db, (REGISTER.migrations,))
+    upgrade(db, BRANCHES)
     assert chained() == written  # the rendered documents chained again, dated as rendered
     assert audit.verify(ctx, tmp_path).intact
 

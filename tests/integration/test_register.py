@@ -25,11 +25,10 @@ from services.placements import actors as placements
 from services.placements import budget, reallocation, reference
 from services.placements.procedure import MODULES
 from services.register import actors
-from services.register.procedure import PROCEDURE as REGISTER
 from services.schema import MIGRATIONS, migrating, upgrade
 from storage.models import OutboxMessage
 from storage.placements.models import Convention, Reservation, ReservationStatus
-from tests.conftest import START
+from tests.conftest import BRANCH_TABLES, BRANCHES, START
 from tests.support import register
 from tests.support.placements import COURT_TO, REFERENCE, clock_of, placements_context, queued
 from tests.support.register import REGISTER as REGISTER_MODULE
@@ -289,8 +288,7 @@ def test_the_facilities_of_the_reference_data_become_facility_cases(
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
-    assert REGISTER.migrations is not None
-    locations = (str(MIGRATIONS / "versions"), str(REGISTER.migrations))
+    locations = (str(MIGRATIONS / "versions"), *map(str, BRANCHES))
     config.set_main_option("version_locations", os.pathsep.join(locations))
     with migrating(db) as connection:
         config.attributes["connection"] = connection
@@ -300,7 +298,7 @@ def test_the_facilities_of_the_reference_data_become_facility_cases(
     with db.begin() as connection:
         connection.execute(text("UPDATE facilities SET suspended = true WHERE code = 'FAC-RM-2'"))
         connection.execute(text("UPDATE facilities SET registered = false WHERE code = 'FAC-TO-1'"))
-    upgrade(db, (REGISTER.migrations,), REGISTER.tables)
+    upgrade(db, BRANCHES, BRANCH_TABLES)
 
     ctx = Context.build(db, FixedClock(START), (REGISTER_MODULE, *MODULES))
     cases = {

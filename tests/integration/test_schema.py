@@ -19,17 +19,16 @@ from sqlalchemy.dialects import sqlite
 
 from machines.calendar import ROME
 from services.placements.procedure import PROCEDURE
-from services.register.procedure import PROCEDURE as REGISTER
 from services.schema import MIGRATIONS, _config, current_revision, head_revision, upgrade
 from storage.models import Base, UTCDateTime
 from storage.repository import _sqlite_value
+from tests.conftest import BRANCH_TABLES, BRANCHES
 
 
 def test_migrations_match_the_models(db: Engine) -> None:
-    for module in (*PROCEDURE.tables, *REGISTER.tables):  # placements: in the shared chain
+    for module in (*PROCEDURE.tables, *BRANCH_TABLES):  # placements: in the shared chain
         import_module(module)
-    assert REGISTER.migrations is not None  # the register: a branch of its own
-    assert _at_every_head(db, (REGISTER.migrations,))
+    assert _at_every_head(db, BRANCHES)
     with db.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
@@ -47,19 +46,17 @@ def _at_every_head(db: Engine, folders: tuple[Path, ...]) -> bool:
 def test_downgrade_to_nothing_and_back(db: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    assert REGISTER.migrations is not None
     config.set_main_option("path_separator", "os")
     config.set_main_option(
-        "version_locations",
-        os.pathsep.join((str(MIGRATIONS / "versions"), str(REGISTER.migrations))),
+        "version_locations", os.pathsep.join((str(MIGRATIONS / "versions"), *map(str, BRANCHES)))
     )
     with db.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "base")
     assert current_revision(db) is None
     assert set(inspect(db).get_table_names()) <= {"alembic_version"}
-    upgrade(db, (REGISTER.migrations,))
-    assert _at_every_head(db, (REGISTER.migrations,))
+    upgrade(db, BRANCHES)
+    assert _at_every_head(db, BRANCHES)
     assert {"cases", "case_events", "timers", "outbox", "documents"} <= set(
         inspect(db).get_table_names()
     )

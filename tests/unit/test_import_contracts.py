@@ -63,6 +63,7 @@ def test_the_contracts_hold_on_the_code(copy: Path) -> None:
         ("services/placements/register.py", "import services.register.effects", "a procedure"),
         ("services/register/effects.py", "import storage.placements.models", "the register knows"),
         ("services/context.py", "import machines.register", "shared code names no procedure"),
+        ("services/lpu/notices.py", "import services.placements.facts", "community work"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(
