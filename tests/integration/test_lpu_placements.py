@@ -6,8 +6,6 @@ reached, the final-report term, the register closed by a revocation."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from typing import Any
@@ -25,6 +23,7 @@ from storage.database import make_engine
 from storage.lpu.models import Attendance, Seat
 from tests.integration.test_lpu_conventions import LPU
 from tests.integration.test_lpu_conventions import OPENING as CONVENTION
+from tests.support.race import race
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Rome
 ENTITY, JUDGE = "ente", "giudice"
@@ -192,25 +191,6 @@ def test_two_receptions_at_once_never_exceed_the_capacity(postgres_url: str) -> 
             assert states == ["in_progress", "to_receive"]
     finally:
         db.dispose()
-
-
-def race(*sides: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(len(sides))
-    results: list[Any] = [None] * len(sides)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = sides[index]()
-        except Exception as error:
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sides))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_the_day_counts_in_rome(lctx: Context) -> None:

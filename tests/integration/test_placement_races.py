@@ -4,7 +4,6 @@ starts both sides at a barrier."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -26,6 +25,7 @@ from storage.models import TimerStatus
 from storage.placements.models import Convention, Reservation, ReservationStatus
 from tests.support import register
 from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
+from tests.support.race import race
 
 pytestmark = pytest.mark.postgres
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -56,26 +56,6 @@ def context(db: Engine) -> Context:
     load_reference(ctx)
     reference.load(ctx, BIG)  # 4 places at UIEPE-TO
     return ctx
-
-
-def race(*sides: Callable[[], Any]) -> list[Any]:
-    """Run the sides at once; each result is its return value or the exception it raised."""
-    barrier = threading.Barrier(len(sides))
-    results: list[Any] = [None] * len(sides)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = sides[index]()
-        except Exception as error:
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sides))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 SWEEP_DELAYS = (0.0, 0.05, 0.0, 0.005, 0.0, 0.1, 0.0, 0.01)
