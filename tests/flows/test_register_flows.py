@@ -17,7 +17,6 @@ from prefect.client.schemas.objects import Artifact
 
 from flows.register.dashboard import register_dashboard
 from flows.register.publication import publish_register
-from services import schema
 from services.clock import FixedClock
 from services.context import Context
 from services.register import actors
@@ -53,9 +52,7 @@ def rfctx(sqlite_url: str, site: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("MISURE_PROCEDURES", PROCEDURES)
     monkeypatch.setenv("MISURE_REGISTER_DIR", str(site))
     db = make_engine(sqlite_url)
-    ctx = Context.from_settings(Settings(), FixedClock(START), db)
-    schema.upgrade(db, ctx.migration_folders, ctx.table_modules)
-    yield ctx
+    yield Context.from_settings(Settings(), FixedClock(START), db)  # migrated: tests/conftest
     db.dispose()
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from machines.calendar import rome_date
-from services import engine, schema
+from services import engine
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import InvalidInput
@@ -41,10 +41,8 @@ SUITABLE: dict[str, Any] = {
 
 @pytest.fixture
 def rctx(db: Engine) -> Context:
-    """The register alone, its own migration branch applied over the shared chain."""
-    ctx = Context.build(db, FixedClock(START), REGISTER)
-    schema.upgrade(db, ctx.migration_folders, ctx.table_modules)
-    return ctx
+    """The register alone, on a database migrated with every branch (tests/conftest.py)."""
+    return Context.build(db, FixedClock(START), REGISTER)
 
 
 def clock(ctx: Context) -> FixedClock:

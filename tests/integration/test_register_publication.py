@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from machines.calendar import lapse_instant
-from services import engine, schema
+from services import engine
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import InvalidInput
@@ -45,10 +45,8 @@ FACILITY: dict[str, Any] = {
 
 @pytest.fixture
 def rctx(db: Engine) -> Context:
-    """The register alone, its own migration branch applied over the shared chain."""
-    ctx = Context.build(db, FixedClock(START), REGISTER)
-    schema.upgrade(db, ctx.migration_folders, ctx.table_modules)
-    return ctx
+    """The register alone, on a database migrated with every branch (tests/conftest.py)."""
+    return Context.build(db, FixedClock(START), REGISTER)
 
 
 def clock(ctx: Context) -> FixedClock:
