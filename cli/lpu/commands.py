@@ -1,17 +1,20 @@
 """Commands of unpaid community work (lavoro di pubblica utilità): the legal forms in force and
-the conversion of a penalty into days and hours (art. 135 c.p.). Pure computations on dated
-legal data: they read no database and write nothing."""
+the conversion of a penalty into days and hours (art. 135 c.p.), pure computations on dated
+legal data that read no database; and the host entity's attendance register for many people at
+once (`attendance`)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cli.common import JsonOption, Refused, emit, out, refusals
+from cli.common import JsonOption, NowOption, Refused, emit, make_context, out, refusals
 from machines.calendar import rome_date
 from machines.lpu.conversion import ARREST_DAYS_MAX, Conversion, convert, fine_amount, rate_on
 from machines.lpu.forms import (
@@ -23,6 +26,7 @@ from machines.lpu.forms import (
     weeks_needed,
 )
 from services.clock import SystemClock
+from services.lpu import attendance
 
 
 def register(app: typer.Typer) -> None:
@@ -177,3 +181,41 @@ def _facts(form: Form) -> list[str]:
         facts.append(f"può sostituire la pena al massimo {times} ({form.max_times_article})")
     facts.extend(f"nota: {note}" for note in form.notes)
     return facts
+
+
+@lpu_app.command("attendance")
+def lpu_attendance(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Il file CSV del registro presenze ('-' per lo standard input): colonne "
+            "reference, day, start, end, activity, signed_by_person, signed_by_coordinator."
+        ),
+    ],
+    actor: Annotated[str, typer.Option(help="L'ente che annota le sessioni.")] = "ente",
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Il registro presenze di una giornata per più persone: ogni riga è una sessione, accolta
+    o rifiutata da sola con il suo motivo (seme 003: registro presenze). Esce con 1 se una riga
+    è rifiutata."""
+    with refusals(as_json):
+        text = sys.stdin.read() if str(path) == "-" else _read(path)
+        results = attendance.record(make_context(now), attendance.parse(text), actor)
+    refused = [r for r in results if not r.ok]
+    if as_json:
+        emit({"rows": [asdict(r) for r in results], "recorded": len(results) - len(refused)})
+    else:
+        for r in results:
+            outcome = f"annotata ({r.state})" if r.ok else f"rifiutata: {r.message}"
+            _say(f"riga {r.row} {r.reference or '-'}: {outcome}")
+        _say(f"{len(results) - len(refused)} sessioni annotate, {len(refused)} rifiutate")
+    if refused:
+        raise typer.Exit(1)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise Refused(f"{path}: file non leggibile ({error})") from error

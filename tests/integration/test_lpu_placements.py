@@ -19,6 +19,7 @@ from services import engine, notices, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import DomainError, GuardFailed, TransitionNotAllowed
+from services.lpu import attendance
 from storage.database import make_engine
 from storage.lpu.models import Attendance, Seat
 from tests.integration.test_lpu_conventions import LPU
@@ -201,3 +202,33 @@ def test_the_day_counts_in_rome(lctx: Context) -> None:
         engine.fire(lctx, placement, "attend", ENTITY, session("2026-03-03", "09:00", "10:00"))
     assert refused.value.field == "day" and "successiva a oggi" in str(refused.value)
     assert date(2026, 3, 2) == MONDAY.astimezone(ROME).date()
+
+
+def test_the_bulk_attendance_file_with_one_bad_row(lctx: Context) -> None:
+    """A host entity's day for several people in one CSV file: each row its own result; the bad
+    row (over the daily limit) refuses only itself; the file sent again records nothing twice."""
+    clock = lctx.clock
+    assert isinstance(clock, FixedClock)
+    agreement = convention(lctx)
+    first, second = declared(lctx, agreement), declared(lctx, agreement)
+    for placement in (first, second):
+        engine.fire(lctx, placement, "receive", ENTITY, RECEPTION)
+    text = (
+        "reference;day;start;end;activity;signed_by_person;signed_by_coordinator\n"
+        f"{first};2026-03-02;09:00;11:00;verde pubblico;sì;sì\n"
+        f"{second};2026-03-02;08:00;17:30;verde pubblico;sì;sì\n"
+        f"LPU-2026-000999;2026-03-02;09:00;10:00;verde pubblico;sì;sì\n"
+        f"{second};2026-03-02;14:00;16:00;biblioteca;sì;forse\n"
+        f"{second};2026-03-02;09:00;12:00;verde pubblico;sì;sì\n"
+    )
+    results = attendance.record(lctx, attendance.parse(text), "ente")
+    assert [(r.row, r.ok) for r in results] == [
+        (1, True), (2, False), (3, False), (4, False), (5, True),
+    ]  # fmt: skip
+    assert "oltre 8 ore giornaliere" in str(results[1].message)
+    assert results[2].error == "unknown_case"
+    assert results[3].field == "signed_by_coordinator"
+    again = attendance.record(lctx, attendance.parse(text), "ente")
+    assert [r.ok for r in again] == [r.ok for r in results]
+    with lctx.db.connect() as connection:
+        assert len(connection.execute(select(Attendance.id)).all()) == 2
