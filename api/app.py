@@ -137,11 +137,23 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
     )
     app.add_middleware(Limits)
 
-    def caller(token: Annotated[str, Depends(bearer)]) -> registry.Registry:
-        found = registry.authenticate(ctx(), token) if token else None
-        if found is None:
-            raise Refusal(401, "unauthorized", UNAUTHORIZED)
-        return found
+    def caller_as(role: str) -> Callable[..., registry.Registry]:
+        """The dependency that authenticates a client of `role` (401 otherwise)."""
+        message = unauthorized(role)
+
+        def caller(token: Annotated[str, Depends(bearer)]) -> registry.Registry:
+            found = registry.authenticate(ctx(), token, role) if token else None
+            if found is None:
+                raise Refusal(401, "unauthorized", message)
+            return found
+
+        return caller
+
+    def unauthorized(role: str) -> str:
+        if role == registry.COURT:
+            return UNAUTHORIZED
+        named = services.token_roles().get(role, role)
+        return f"serve il token valido di un {named} (Authorization: Bearer <token>)"
 
     @app.exception_handler(Refusal)
     async def refusal(_: Request, error: Refusal) -> JSONResponse:
@@ -197,7 +209,14 @@ def create_app(context: Callable[[], Context] | None = None) -> FastAPI:
             return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
         return Health(status="ok", database="ok")
 
-    api = Api(ctx=ctx, caller=caller, token=bearer, poke=worker.poke)
+    api = Api(
+        ctx=ctx,
+        caller=caller_as(registry.COURT),
+        token=bearer,
+        poke=worker.poke,
+        caller_as=caller_as,
+        unauthorized=unauthorized,
+    )
     for procedure in services.procedures:
         if procedure.api is not None:
             app.include_router(attribute(procedure.api)(api))

@@ -87,11 +87,15 @@ class Refusal(Exception):
 @dataclass(frozen=True)
 class Api:
     """What a procedure's router is given: `ctx` the services' context; `caller` the FastAPI
-    dependency that authenticates a registry (401 otherwise); `token` the dependency that
-    gives the bearer token as sent ("" if none), for a service that authenticates it itself;
-    `poke` to serve the signals a change emitted, off the request."""
+    dependency that authenticates a court registry (401 otherwise), `caller_as(role)` one for
+    the clients of another role the procedure serves (`Procedure.token_roles`), and
+    `unauthorized(role)` the reason a request without such a token is refused; `token` the
+    dependency that gives the bearer token as sent ("" if none), for a service that
+    authenticates it itself; `poke` to serve the signals a change emitted, off the request."""
 
     ctx: Callable[[], Context]
     caller: Callable[..., registry.Registry]
     token: Callable[..., str]
     poke: Callable[[tuple[str, ...], str], None]
+    caller_as: Callable[[str], Callable[..., registry.Registry]]
+    unauthorized: Callable[[str], str]

@@ -4,7 +4,6 @@ OpenAPI schema."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Annotated, cast
@@ -77,9 +76,9 @@ def token_issue(
     with refusals(as_json):
         issued = registry.issue_token(make_context(), court, label)
     if as_json:
-        emit(asdict(issued))
+        emit({"token_id": issued.token_id, "court": issued.party, "token": issued.token})
         return
-    out.print(f"token {issued.token_id} for {issued.court}:")
+    out.print(f"token {issued.token_id} for {issued.party}:")
     print(issued.token)
     err.print("[yellow]store it now: only its hash is kept[/]")
 
@@ -96,6 +95,7 @@ def token_list(as_json: JsonOption = False) -> None:
                     {
                         "id": t.id,
                         "court": t.court,
+                        "role": t.role,
                         "label": t.label,
                         "created_at": t.created_at,
                         "revoked_at": t.revoked_at,
@@ -105,9 +105,9 @@ def token_list(as_json: JsonOption = False) -> None:
             }
         )
         return
-    table = Table("id", "court", "label", "issued", "revoked", title="Registry tokens")
+    table = Table("id", "court", "role", "label", "issued", "revoked", title="Registry tokens")
     for t in found:
-        table.add_row(str(t.id), t.court, t.label, rome(t.created_at), rome(t.revoked_at))
+        table.add_row(str(t.id), t.court, t.role, t.label, rome(t.created_at), rome(t.revoked_at))
     out.print(table)
 
 

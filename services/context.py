@@ -135,6 +135,11 @@ class Context:
         found = (p.notice_context[kind] for p in self.procedures if kind in p.notice_context)
         return next(found, None)
 
+    def token_roles(self) -> dict[str, str]:
+        """The API clients' roles the procedures serve beyond court registries, with their
+        Italian names."""
+        return {role: name for p in self.procedures for role, name in p.token_roles.items()}
+
     def signal_handler(self, topic: str) -> SignalHandler | None:
         return next((p.signals[topic] for p in self.procedures if topic in p.signals), None)
 

@@ -79,6 +79,7 @@ class Procedure:
     migrations: Path | None = None
     cli: str | None = None
     api: str | None = None
+    token_roles: Mapping[str, str] = field(default_factory=dict)
     deployments: Path | None = None
     demo: str | None = None
 

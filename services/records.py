@@ -93,11 +93,12 @@ class DocumentRecord:
 @dataclass(frozen=True)
 class TokenRecord:
     id: int
-    court: str
+    court: str  # the party it acts for: the court, for a court registry
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    role: str
 
     @classmethod
     def of(cls, row: RegistryToken) -> TokenRecord:
-        return cls(row.id, row.court, row.label, row.created_at, row.revoked_at)
+        return cls(row.id, row.court, row.label, row.created_at, row.revoked_at, row.role)

@@ -1,6 +1,8 @@
-"""Court registries as API clients: one token per registry, shown once, stored as a hash,
-revocable; and the memory of their write requests, so that a retried request gets its first
-answer (the same key with another body is a conflict)."""
+"""API clients: court registries, and the parties a procedure serves (`Procedure.token_roles`:
+the host entities of unpaid community work). One token per client, shown once, stored as a
+hash, revocable, with its role: a route accepts only the role it serves. And the memory of
+their write requests, so that a retried request gets its first answer (the same key with
+another body is a conflict)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from storage.unit_of_work import UnitOfWork
 
 PREFIX = "mrt"  # misure registry token
 TEXT_LENGTH = 200  # registry_tokens.court and .label
+COURT = "court"  # a court registry: the role every procedure's court routes accept
+COURT_LABEL = "cancelleria"
 
 
 class TokenNotFound(DomainError):
@@ -33,21 +37,25 @@ class TokenNotFound(DomainError):
 
 @dataclass(frozen=True)
 class Registry:
-    """An authenticated registry: what a request may act for."""
+    """An authenticated client: the party it acts for (a court, for a court registry), its
+    role and the role's Italian name (for the history's actor)."""
 
     token_id: int
-    court: str
+    party: str
     label: str
+    role: str = COURT
+    role_label: str = COURT_LABEL
 
     @property
     def actor(self) -> str:
-        return f"cancelleria: {self.court} (token {self.token_id})"
+        return f"{self.role_label}: {self.party} (token {self.token_id})"
 
 
 @dataclass(frozen=True)
 class Issued:
     token_id: int
-    court: str
+    party: str
+    role: str
     token: str  # shown once; only its hash is kept
 
 
@@ -55,17 +63,21 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(ctx: Context, court: str, label: str = "") -> Issued:
-    court, label = court.strip(), label.strip()
-    if not court:
-        raise InvalidInput("a token needs the court its registry serves", "court")
-    if len(court) > TEXT_LENGTH or len(label) > TEXT_LENGTH:
+def issue_token(ctx: Context, party: str, label: str = "", role: str = COURT) -> Issued:
+    """A token acting for `party` (the court a registry serves, or the party of `role`)."""
+    party, label = party.strip(), label.strip()
+    if not party:
+        raise InvalidInput("a token needs the party it acts for (the court)", "court")
+    if len(party) > TEXT_LENGTH or len(label) > TEXT_LENGTH:
         raise InvalidInput(f"court and label have at most {TEXT_LENGTH} characters", "court")
+    if role != COURT and role not in ctx.token_roles():
+        raise InvalidInput(f"no configured procedure serves the role {role!r}", "role")
     secret = f"{PREFIX}_{secrets.token_urlsafe(32)}"
     with ctx.uow() as uow:
         row = RegistryToken(
-            court=court,
-            label=label or court,
+            court=party,
+            label=label or party,
+            role=role,
             token_hash=_hash(secret),
             created_at=ctx.clock.now(),
         )
@@ -73,7 +85,7 @@ def issue_token(ctx: Context, court: str, label: str = "") -> Issued:
         uow.session.flush()
         token_id = row.id
         uow.commit()
-    return Issued(token_id, court, secret)
+    return Issued(token_id, party, role, secret)
 
 
 def revoke_token(ctx: Context, token_id: int) -> None:
@@ -91,17 +103,22 @@ def tokens(ctx: Context) -> list[TokenRecord]:
         return [TokenRecord.of(token) for token in uow.registry.tokens()]
 
 
-def authenticate(ctx: Context, token: str) -> Registry | None:
-    """The registry a token belongs to, or None (unknown or revoked: the same answer)."""
-    with ctx.read() as uow:
-        return _registry(uow, token)
-
-
-def _registry(uow: UnitOfWork, token: str) -> Registry | None:
+def authenticate(ctx: Context, token: str, role: str = COURT) -> Registry | None:
+    """The client a token belongs to if it has `role`, or None (unknown, revoked or of another
+    role: the same answer)."""
     if not _well_formed(token):
         return None
-    found = uow.registry.live_token(_hash(token))
-    return None if found is None else Registry(*found)
+    with ctx.read() as uow:
+        found = uow.registry.live_token(_hash(token))
+    return None if found is None else _client(ctx, found, role)
+
+
+def _client(ctx: Context, token: tuple[int, str, str, str], role: str) -> Registry | None:
+    token_id, party, label, has = token
+    if has != role:
+        return None
+    named = COURT_LABEL if role == COURT else ctx.token_roles().get(role, role)
+    return Registry(token_id, party, label, role, named)
 
 
 def _admission(uow: UnitOfWork, token: str, key: str) -> Admission | None:
@@ -142,18 +159,20 @@ def handle_write(
     reference: str,
     apply: Apply,
     explain: Explain,
+    role: str = COURT,
 ) -> Handled:
-    """One write request on case `reference`, in one transaction: authenticate the registry,
-    answer a key used before with its first answer, else `apply` the request and keep its
-    answer under the key. A domain error of `apply` undoes what it wrote and is kept as
-    `explain` answers it; a case that moved meanwhile, or the same key committed first by a
-    concurrent request, starts the transaction again."""
+    """One write request on case `reference`, in one transaction: authenticate the client (a
+    token of another role than `role` is refused as an unknown one), answer a key used before
+    with its first answer, else `apply` the request and keep its answer under the key. A
+    domain error of `apply` undoes what it wrote and is kept as `explain` answers it; a case
+    that moved meanwhile, or the same key committed first by a concurrent request, starts the
+    transaction again."""
 
     def work(uow: UnitOfWork) -> Handled:
         admission = _admission(uow, token, key)
-        if admission is None:
+        found = None if admission is None else _client(ctx, admission.token, role)
+        if admission is None or found is None:
             return Handled(None)
-        found = Registry(*admission.token)
         if admission.first is not None:
             first_digest, status, body = admission.first
             return Handled(found, first_digest, Answer(status, body))
@@ -177,3 +196,37 @@ def handle_write(
 def request_hash(method: str, path: str, body: Any) -> str:
     canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def admit(ctx: Context, token: str, key: str, role: str) -> Handled:
+    """For a request whose work commits in several transactions (a register of many sessions,
+    each on its own): the client of `role` (`registry` None if refused) and, if `key` was
+    used before, its first answer. The caller does the work, then `keep`s the answer."""
+    with ctx.read() as uow:
+        admission = _admission(uow, token, key)
+    found = None if admission is None else _client(ctx, admission.token, role)
+    if admission is None or found is None:
+        return Handled(None)
+    if admission.first is None:
+        return Handled(found)
+    first_digest, status, body = admission.first
+    return Handled(found, first_digest, Answer(status, body))
+
+
+def keep(ctx: Context, client: Registry, key: str, digest: str, answer: Answer) -> Handled:
+    """Keep `answer` under `key`, unless a concurrent request with the same key kept one first:
+    then that one is the answer (its work was idempotent: it did the same)."""
+    try:
+        with ctx.uow() as uow:
+            uow.registry.remember(
+                client.token_id, key, digest, answer.status, answer.body, ctx.clock.now()
+            )
+            uow.commit()
+    except IntegrityError:
+        with ctx.read() as uow:
+            kept = uow.registry.answer(client.token_id, key)
+        if kept is not None:
+            first_digest, status, body = kept
+            return Handled(client, first_digest, Answer(status, body))
+        raise
+    return Handled(client, digest, answer, fresh=True)

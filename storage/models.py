@@ -250,14 +250,17 @@ class ReferenceCounter(Base):
 
 
 class RegistryToken(Base):
-    """A court registry's API token: only its SHA-256 is kept; revoked tokens stay, for the
-    audit of what they did."""
+    """An API client's token (a court registry's, or another party's a procedure serves): only
+    its SHA-256 is kept; revoked tokens stay, for the audit of what they did."""
 
     __tablename__ = "registry_tokens"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    court: Mapped[str] = mapped_column(String(200))  # the court whose cases it may act on
+    court: Mapped[str] = mapped_column(String(200))  # the party it acts for (a court...)
     label: Mapped[str] = mapped_column(String(200))
+    # What the party is: "court" (a court registry), or a role a procedure declares
+    # (`Procedure.token_roles`); a route accepts the roles it serves.
+    role: Mapped[str] = mapped_column(String(40), server_default="court")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

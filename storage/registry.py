@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from storage.models import ApiRequest, RegistryToken
 
 # Read on every write request, built once.
-_LIVE_TOKEN = select(RegistryToken.id, RegistryToken.court, RegistryToken.label).where(
-    RegistryToken.token_hash == bindparam("token_hash"), RegistryToken.revoked_at.is_(None)
-)
+_LIVE_TOKEN = select(
+    RegistryToken.id, RegistryToken.court, RegistryToken.label, RegistryToken.role
+).where(RegistryToken.token_hash == bindparam("token_hash"), RegistryToken.revoked_at.is_(None))
 # One round trip: the live token with this hash and the first request its registry made with
 # this Idempotency-Key, if any.
 _ADMISSION = (
@@ -23,6 +23,7 @@ _ADMISSION = (
         RegistryToken.id,
         RegistryToken.court,
         RegistryToken.label,
+        RegistryToken.role,
         ApiRequest.request_hash,
         ApiRequest.status_code,
         ApiRequest.response,
@@ -41,9 +42,10 @@ _REMEMBER = insert(cast(Table, ApiRequest.__table__))
 
 @dataclass(frozen=True)
 class Admission:
-    """A live token's registry and the first (hash, status, answer) made with a key."""
+    """A live token's (id, party, label, role) and the first (hash, status, answer) made with a
+    key."""
 
-    token: tuple[int, str, str]
+    token: tuple[int, str, str, str]
     first: tuple[str, int, dict[str, Any]] | None
 
 
@@ -54,10 +56,10 @@ class RegistryRepository:
     def tokens(self) -> Sequence[RegistryToken]:
         return self.session.scalars(select(RegistryToken).order_by(RegistryToken.id)).all()
 
-    def live_token(self, token_hash: str) -> tuple[int, str, str] | None:
-        """(id, court, label) of the token with this hash, unless it was revoked."""
+    def live_token(self, token_hash: str) -> tuple[int, str, str, str] | None:
+        """(id, party, label, role) of the token with this hash, unless it was revoked."""
         row = self.session.execute(_LIVE_TOKEN, {"token_hash": token_hash}).one_or_none()
-        return None if row is None else (row.id, row.court, row.label)
+        return None if row is None else (row.id, row.court, row.label, row.role)
 
     def admission(self, token_hash: str, key: str) -> Admission | None:
         """The live token with this hash (None: unknown or revoked), with the first request
@@ -68,7 +70,16 @@ class RegistryRepository:
         first = None if row.request_hash is None else (
             row.request_hash, row.status_code, row.response
         )  # fmt: skip
-        return Admission((row.id, row.court, row.label), first)
+        return Admission((row.id, row.court, row.label, row.role), first)
+
+    def answer(self, token_id: int, key: str) -> tuple[str, int, dict[str, Any]] | None:
+        """The (hash, status, answer) kept for the token's request with `key`, if any."""
+        row = self.session.execute(
+            select(ApiRequest.request_hash, ApiRequest.status_code, ApiRequest.response).where(
+                ApiRequest.token_id == token_id, ApiRequest.idempotency_key == key
+            )
+        ).first()
+        return None if row is None else (row.request_hash, row.status_code, row.response)
 
     def remember(
         self,

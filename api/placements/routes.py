@@ -107,7 +107,7 @@ def router(api: Api) -> APIRouter:
         summary="Stato di una pratica pendente davanti alla propria Autorità",
     )
     def status(reference: ReferencePath, who: Caller) -> Any:
-        found = placements.status_for_court(api.ctx(), reference, who.court)
+        found = placements.status_for_court(api.ctx(), reference, who.party)
         if found is None:
             raise Refusal(404, **placements.not_found(reference))
         return found

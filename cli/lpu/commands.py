@@ -1,7 +1,7 @@
 """Commands of unpaid community work (lavoro di pubblica utilità): the legal forms in force and
 the conversion of a penalty into days and hours (art. 135 c.p.), pure computations on dated
 legal data that read no database; and the host entity's attendance register for many people at
-once (`attendance`)."""
+once (`attendance`), and the register of one placement as a PDF to sign (`sheet`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import JsonOption, NowOption, Refused, emit, make_context, out, refusals
+from cli.lpu.tokens import token_app
 from machines.calendar import rome_date
 from machines.lpu.conversion import ARREST_DAYS_MAX, Conversion, convert, fine_amount, rate_on
 from machines.lpu.forms import (
@@ -26,11 +27,12 @@ from machines.lpu.forms import (
     weeks_needed,
 )
 from services.clock import SystemClock
-from services.lpu import attendance
+from services.lpu import attendance, dashboard, sheet
 
 
 def register(app: typer.Typer) -> None:
     """The LPU commands on the CLI root (the procedure's `cli`)."""
+    lpu_app.add_typer(token_app, name="token")
     app.add_typer(lpu_app, name="lpu")
 
 
@@ -219,3 +221,60 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise Refused(f"{path}: file non leggibile ({error})") from error
+
+
+@lpu_app.command("dashboard")
+def lpu_dashboard(now: NowOption = None, as_json: JsonOption = False) -> None:
+    """Il lavoro di pubblica utilità in sintesi, per ente ospitante: convenzioni in vigore,
+    persone al lavoro e posti liberi, inserimenti in corso con le ore dovute, svolte e residue,
+    persone da accogliere; e anomalie (convenzioni in scadenza entro 60 giorni senza rinnovo,
+    relazioni conclusive in ritardo, violazioni in attesa della decisione del giudice)."""
+    with refusals(as_json):
+        board = dashboard.lpu_dashboard(make_context(now))
+    if as_json:
+        emit(asdict(board))
+        return
+    sys.stdout.write(dashboard.dashboard_markdown(board, board.today))
+
+
+@lpu_app.command("sheet")
+def lpu_sheet(
+    reference: Annotated[str, typer.Argument(help="L'inserimento (LPU-AAAA-NNNNNN).")],
+    target: Annotated[
+        Path, typer.Option("--out", help="Il file da scrivere: PDF, o HTML con --html.")
+    ],
+    as_html: Annotated[bool, typer.Option("--html", help="Scrive l'HTML invece del PDF.")] = False,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Il registro presenze di un inserimento, da far firmare (seme 003: registro presenze):
+    ogni sessione con data, inizio, fine, ore, ore riconosciute, attività e firme annotate; i
+    totali (ore dovute, svolte, riconosciute, residue); convenzione, ente e forma; gli spazi per
+    le firme del coordinatore e della persona."""
+    with refusals(as_json):
+        if not target.parent.is_dir():
+            raise Refused(f"--out {target}: la cartella {target.parent} non esiste")
+        written = sheet.write_sheet(make_context(now), reference, target, html=as_html)
+    done = written.sheet
+    if as_json:
+        emit(
+            {
+                "reference": done.reference,
+                "file": str(written.path),
+                "format": written.format,
+                "bytes": written.bytes,
+                "sha256": written.sha256,
+                "sessions": len(done.sessions),
+                "owed_hours": done.owed_hours,
+                "attended_hours": done.attended_hours,
+                "credited_hours": done.credited_hours,
+                "hours_left": done.hours_left,
+            }
+        )
+        return
+    owed = "non ancora fissate" if done.owed_hours is None else f"{done.owed_hours} dovute"
+    count = len(done.sessions)
+    _say(
+        f"registro presenze {done.reference}: {count} {'sessione' if count == 1 else 'sessioni'}, "
+        f"{done.credited_hours} ore riconosciute ({owed}) -> {written.path}"
+    )

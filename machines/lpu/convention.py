@@ -151,6 +151,8 @@ def _not_expired(given: GuardInput) -> str | None:
 
 
 def _ended_in_force(given: GuardInput) -> str | None:
+    if given.payload.get("ended_on") is None:
+        return "da indicare la data di cessazione"
     ended = date.fromisoformat(str(given.payload["ended_on"]))
     start = date.fromisoformat(str(given.case.data["valid_from"]))
     today = rome_date(given.now)

@@ -27,6 +27,13 @@ detainees: no penalty to compute) or N (the MAP: days of at most eight hours, ar
 c.p.). A breach before reception and one during the work are two states, so that the judge's
 decision to continue leads back to where the work stood.
 
+The declaration goes to the court named in it (`dichiarazione_disponibilita`), so that the
+judge can apply the work: `transmit` keeps the case where it is and issues that notice, once.
+The opening itself carries no notice (the engine writes none for it): `transmit` is the change
+that does, meant to be fired by the system right after the opening, as its follow-up
+(`Applied.then`, keyed by the opening's event). The coordinator's final report goes to the
+court too (`relazione_conclusiva`), in time or late; its note is private, on the notice only.
+
 The forms' rules this machine checks (the duration bounds, the two-hour day, where breaches go)
 are a small table here; `machines.lpu.forms` keeps the forms as dated data and will own them.
 """
@@ -269,6 +276,18 @@ class Authorisation(Payload):
         return {**given, "authorised_extra_hours": True} if isinstance(given, dict) else given
 
 
+class Transmission(Payload):
+    """The declaration sent to the court named in it (the notice `dichiarazione_disponibilita`):
+    nothing to give, the flag is what the case keeps (sent once)."""
+
+    declaration_transmitted: Literal[True] = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recorded(cls, given: Any) -> Any:
+        return {**given, "declaration_transmitted": True} if isinstance(given, dict) else given
+
+
 class Breach(Payload):
     """The entity's report of a breach. The description is about the person's conduct:
     kept on the case for the notice, out of the trail."""
@@ -351,6 +370,14 @@ def _signed(given: GuardInput) -> str | None:
     if given.payload.get("signed_by_representative") is True:
         return None
     return "la dichiarazione non è firmata dal legale rappresentante dell'ente"
+
+
+def _not_transmitted(given: GuardInput) -> str | None:
+    if given.case.data.get("declaration_transmitted") is not True:
+        return None
+    court = given.case.data.get("court")
+    to = f" a {court}" if court else ""
+    return f"la dichiarazione di disponibilità è già stata trasmessa{to}"
 
 
 def _form(given: GuardInput) -> str | None:
@@ -589,6 +616,16 @@ MACHINE = CaseMachine(
     ),
     transitions=(
         Transition(
+            "transmit",
+            (S.DECLARED,),
+            S.DECLARED,
+            f"art. 54 {DLGS}; art. 2 {DM2001}; {SEED_DECLARATION}",
+            guards=(Guard("once", _not_transmitted, SEED_DECLARATION),),
+            notices=("dichiarazione_disponibilita",),
+            records=("declaration_transmitted",),
+            schema=Transmission,
+        ),
+        Transition(
             "sentenced",
             (S.DECLARED,),
             S.AWAITING_FINAL,
@@ -688,6 +725,7 @@ MACHINE = CaseMachine(
             S.CLOSED,
             f"{BASIS}; seme 003: conclusione",
             guards=(_not_in_future("reported_on", "della relazione", "seme 003: conclusione"),),
+            notices=("relazione_conclusiva",),
             records=("reported_on", "regular"),
             schema=Report,
             private=("note",),
@@ -698,6 +736,7 @@ MACHINE = CaseMachine(
             S.CLOSED,
             LATE_REPORT,
             guards=(_not_in_future("reported_on", "della relazione", "seme 003: conclusione"),),
+            notices=("relazione_conclusiva",),
             records=("reported_on", "regular"),
             schema=Report,
             private=("note",),
@@ -791,6 +830,7 @@ MACHINE = CaseMachine(
         S.REVOKED: "revocato: registro presenze chiuso",
         S.WITHDRAWN: "non avviato",
         "open": "dichiarazione di disponibilità",
+        "transmit": "trasmissione della dichiarazione di disponibilità all'autorità giudiziaria",
         "sentenced": "provvedimento del giudice che dispone il lavoro",
         "final": "sentenza irrevocabile (messa alla prova: verbale sottoscritto)",
         "receive": "accoglienza",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from services import engine
@@ -68,7 +68,8 @@ def _flag(value: str | None, column: str) -> bool:
 
 
 def record(ctx: Context, rows: Iterable[Mapping[str, str | None]], actor: str) -> list[RowResult]:
-    """Fire `attend` for each row, each in its own transaction; a refusal is that row's result."""
+    """Fire `attend` for each CSV row, each in its own transaction; a refusal is that row's
+    result."""
     results = []
     for number, row in enumerate(rows, start=1):
         reference = (row.get("reference") or "").strip()
@@ -83,15 +84,37 @@ def record(ctx: Context, rows: Iterable[Mapping[str, str | None]], actor: str) -
                     row.get("signed_by_coordinator"), "signed_by_coordinator"
                 ),
             }
-            key = f"attend:{reference}:{payload['day']}:{payload['start']}-{payload['end']}"
-            fired = engine.fire(ctx, reference, "attend", actor, payload, key)
         except DomainError as refusal:
-            results.append(
-                RowResult(
-                    number, reference, False, error=refusal.code, message=str(refusal),
-                    field=getattr(refusal, "field", None),
-                )
-            )  # fmt: skip
+            results.append(_refused(number, reference, refusal))
             continue
-        results.append(RowResult(number, reference, True, state=fired.to_state))
+        results.append(attend(ctx, number, reference, payload, actor))
     return results
+
+
+def attend(
+    ctx: Context,
+    number: int,
+    reference: str,
+    payload: Mapping[str, object],
+    actor: str,
+    refuse: Callable[[str], DomainError | None] | None = None,
+) -> RowResult:
+    """Row `number`: the session `payload` of placement `reference`, fired as `attend` in its
+    own transaction, unless `refuse` gives a reason for that reference (out of the caller's
+    scope). The same session sent again (same day, start and end) is the same event."""
+    try:
+        refusal = refuse(reference) if refuse is not None else None
+        if refusal is not None:
+            raise refusal
+        key = f"attend:{reference}:{payload.get('day')}:{payload.get('start')}-{payload.get('end')}"
+        fired = engine.fire(ctx, reference, "attend", actor, dict(payload), key)
+    except DomainError as refusal:
+        return _refused(number, reference, refusal)
+    return RowResult(number, reference, True, state=fired.to_state)
+
+
+def _refused(number: int, reference: str, refusal: DomainError) -> RowResult:
+    return RowResult(
+        number, reference, False, error=refusal.code, message=str(refusal),
+        field=getattr(refusal, "field", None),
+    )  # fmt: skip

@@ -80,6 +80,12 @@ def _received(repo: Repository, applied: Applied) -> None:
     lpu.take_seat(convention_id, free, applied.case_id, applied.at)
 
 
+def _declared(repo: Repository, applied: Applied) -> None:
+    """The declaration goes to the court named in it (`transmit` and its notice), in the
+    opening's transaction."""
+    applied.then(applied.reference, "transmit")
+
+
 def _seat_freed(repo: Repository, applied: Applied) -> None:
     _lpu(repo).release_seat(applied.case_id, applied.at)
 
@@ -112,6 +118,7 @@ def _attended(repo: Repository, applied: Applied) -> None:
 
 
 PLACEMENT_EFFECTS: dict[str, Effect] = {
+    "open": _declared,
     "receive": _received,
     "attend": _attended,
     "hours_done": _seat_freed,

@@ -68,3 +68,23 @@ def placement_summary(repo: Repository, case_id: int, data: Mapping[str, Any]) -
         "authorised_extra_hours": data.get("authorised_extra_hours", False),
         "sessions": len(lpu.register(case_id)),
     }
+
+
+def convention_summary(repo: Repository, case_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What a clerk reads of a convention: the entity, the counterparty, its validity, its
+    capacity and the people it holds now, the places left."""
+    lpu = LpuRepository(repo.session, repo.postgresql)
+    row = lpu.convention(case_id)
+    held = len(lpu.held_seats(case_id))
+    return {
+        "entity": data.get("entity"),
+        "counterparty": data.get("counterparty"),
+        "tribunal": data.get("tribunal"),
+        "province": data.get("province"),
+        "valid_from": data.get("valid_from"),
+        "valid_until": data.get("valid_until"),
+        "ended_on": None if row is None or row.ended_on is None else row.ended_on.isoformat(),
+        "capacity": data.get("capacity"),
+        "people_at_work": held,
+        "places_left": None if row is None else row.capacity - held,
+    }

@@ -1,48 +1,119 @@
 """What the LPU notices need beyond the case and its event: the convention as drafted (entity,
-counterparty, province, validity, activities, capacity); no person."""
+counterparty, province, validity, activities, capacity); for a placement, the declaration (form
+and the law that imposes it, offence, activities, days and time slots), the sentence, the hours
+and the final report; no person.
+
+A private field (a breach's description, the final report's note: `case.data["private"]`) may
+appear in a notice, which is a document for the authority; never in an event's payload nor in a
+log (the engine keeps it out of both)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import documents
-from machines.lpu.placement import breach_addressee, breach_article
+from machines.lpu import forms
+from machines.lpu.placement import FORMS, LpuPlacement, breach_addressee, breach_article
 from storage.lpu.repository import LpuRepository
 from storage.models import Case, CaseEvent
 from storage.unit_of_work import UnitOfWork
 
 TEMPLATES = Path(documents.__file__).parent / "templates" / "lpu"
+WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+CENT = Decimal("0.01")
+
+
+def hours_it(value: Decimal | int | str | None) -> str | None:
+    """Hours as an Italian number: "6" for whole hours, else "2,50" (to the cent)."""
+    if value is None:
+        return None
+    hours = Decimal(str(value)).quantize(CENT)
+    if hours == hours.to_integral_value():
+        return str(hours.to_integral_value())
+    return f"{hours:.2f}".replace(".", ",")
+
+
+def form_law(form: str | None) -> str | None:
+    """The provision that imposes the form (`machines.lpu.placement.FORMS`)."""
+    rules = FORMS.get(form or "")
+    return None if rules is None else rules.law
+
+
+def form_name(form: str | None, on: date | str | None) -> str | None:
+    """The form's name in the version in force on `on`, if one is (form A gave way to S)."""
+    if form is None or on is None:
+        return None
+    try:
+        return forms.form_in_force(form, date.fromisoformat(str(on))).name
+    except ValueError:
+        return None
+
+
+def _slots(data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The days and time slots the person gave, Monday first, with the Italian weekday."""
+    given = sorted(
+        data.get("slots", []), key=lambda slot: (slot["weekday"], slot["start"], slot["end"])
+    )
+    return [
+        {"giorno": WEEKDAYS[int(slot["weekday"])], "dalle": slot["start"], "alle": slot["end"]}
+        for slot in given
+    ]
 
 
 def placement_context(
     uow: UnitOfWork, case: Case, event: CaseEvent, now: datetime
 ) -> dict[str, Any]:
-    """A placement's notices: the entity and its convention, the form, the hours, who takes a
-    breach report and under which rule; the person only as the case's reference."""
+    """A placement's notices: the entity and its convention, the form and its law, the
+    declaration, the hours, who takes a breach report and under which rule, the final report;
+    the person only as the case's reference."""
     data = case.data
     convention = uow.repo.case_by_reference(str(data.get("convention", "")))
     lpu = LpuRepository.of(uow)
     owed = data.get("owed_hours")
     credited = lpu.credited(case.id)
+    left = None if owed is None else max(Decimal(str(owed)) - credited, Decimal(0))
     private = data.get("private", {})
+    form = data.get("form")
     return {
         "lavoro": {
             "convenzione": data.get("convention"),
             "ente": None if convention is None else convention.data.get("entity"),
-            "forma": data.get("form"),
+            "forma": form,
+            "forma_nome": form_name(form, data.get("declared_on")),
+            "legge": form_law(form),
             "reato": data.get("offence"),
             "attivita": list(data.get("activities", [])),
+            "fasce": _slots(data),
+            "dichiarata_il": data.get("declared_on"),
+            "firmata_dal_rappresentante": data.get("signed_by_representative") is True,
+            "colloquio": data.get("interview_held") is True,
+            "giudice": data.get("court"),
+            "giorni_dovuti": data.get("owed_days"),
+            "disposto_il": data.get("decided_on"),
+            "numero_procedimento": data.get("file_number"),
+            "accolta_il": data.get("received_on"),
             "ore_dovute": owed,
             "ore_svolte": credited,
-            "ore_residue": None if owed is None else max(Decimal(str(owed)) - credited, 0),
+            "ore_residue": left,
+            "ore": {
+                "dovute": hours_it(owed),
+                "svolte": hours_it(credited),
+                "residue": hours_it(left),
+            },
+            "sessioni": len(lpu.register(case.id)),
             "autorita": breach_addressee(data),
             "norma_violazione": breach_article(str(data.get("form", ""))),
             "violazione_il": event.payload.get("occurred_on"),
             "violazione": private.get("breach", {}).get("description"),
             "provvedimento_il": event.payload.get("ruled_on"),
+            "relazione_il": event.payload.get("reported_on"),
+            "regolare": event.payload.get("regular"),
+            "relazione_in_ritardo": event.from_state == LpuPlacement.REPORT_OVERDUE.value,
+            "nota": private.get("report", {}).get("note"),
         }
     }
 

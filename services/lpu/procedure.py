@@ -12,7 +12,7 @@ from pathlib import Path
 
 from machines.lpu.convention import MACHINE as CONVENTION
 from machines.lpu.placement import MACHINE as PLACEMENT
-from services.lpu import effects, facts, notices
+from services.lpu import actors, effects, facts, notices
 from services.procedure import Procedure
 
 PROCEDURE = Procedure(
@@ -23,7 +23,10 @@ PROCEDURE = Procedure(
         PLACEMENT.kind: effects.PLACEMENT_EFFECTS,
     },
     facts={PLACEMENT.kind: facts.placement_facts},
-    summaries={PLACEMENT.kind: facts.placement_summary},
+    summaries={
+        CONVENTION.kind: facts.convention_summary,
+        PLACEMENT.kind: facts.placement_summary,
+    },
     notice_context={
         CONVENTION.kind: notices.convention_context,
         PLACEMENT.kind: notices.placement_context,
@@ -32,4 +35,7 @@ PROCEDURE = Procedure(
     tables=("storage.lpu.models",),
     migrations=Path(__file__).resolve().parents[2] / "storage" / "lpu" / "migrations",
     cli="cli.lpu.commands:register",
+    deployments=Path(__file__).resolve().parents[2] / "flows" / "lpu" / "prefect.yaml",
+    api="api.lpu.routes:router",
+    token_roles=actors.TOKEN_ROLES,
 )

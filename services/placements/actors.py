@@ -359,11 +359,11 @@ def registry_decision(
     signals: list[str] = []
 
     def apply(uow: UnitOfWork, who: registry.Registry) -> registry.Answer:
-        if not pending_before_in(uow, reference, who.court):
+        if not pending_before_in(uow, reference, who.party):
             return registry.Answer(404, not_found(reference))
         try:
             result = decide_in(
-                ctx, uow, reference, outcome, decided_on, who.court, who.actor, file_number,
+                ctx, uow, reference, outcome, decided_on, who.party, who.actor, file_number,
                 f"api:{who.token_id}:{key}", measure_start,
             )  # fmt: skip
         except LateDecision as late:

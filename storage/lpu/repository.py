@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.lpu.models import Attendance, LpuConvention, Seat
+from storage.models import Case
 from storage.unit_of_work import UnitOfWork
 
 
@@ -86,3 +87,38 @@ class LpuRepository:
     def add_attendance(self, row: Attendance) -> None:
         self.session.add(row)
         self.session.flush()
+
+    # the dashboard ------------------------------------------------------------------------------
+    def conventions(self) -> Sequence[tuple[LpuConvention, Case]]:
+        """Every convention with its case, by entity, first day and reference."""
+        rows = (
+            select(LpuConvention, Case)
+            .join(Case, Case.id == LpuConvention.case_id)
+            .order_by(LpuConvention.entity, LpuConvention.valid_from, Case.reference)
+        )
+        return [(convention, case) for convention, case in self.session.execute(rows)]
+
+    def seats_held(self) -> dict[int, int]:
+        """Convention case -> the seats held now: the people at work under it."""
+        rows = (
+            select(Seat.convention_case_id, func.count())
+            .where(Seat.released_at.is_(None))
+            .group_by(Seat.convention_case_id)
+        )
+        return {case_id: int(held) for case_id, held in self.session.execute(rows)}
+
+    def placements(self, kind: str, states: Sequence[str]) -> Sequence[Case]:
+        """The cases of `kind` (the placements) stored in one of `states`, by reference."""
+        found = select(Case).where(Case.kind == kind, Case.state.in_(list(states)))
+        return self.session.scalars(found.order_by(Case.reference)).all()
+
+    def credited_of(self, placement_case_ids: Sequence[int]) -> dict[int, Decimal]:
+        """Placement case -> the hours its register credits (those with none are left out)."""
+        if not placement_case_ids:
+            return {}
+        rows = (
+            select(Attendance.placement_case_id, func.sum(Attendance.credited))
+            .where(Attendance.placement_case_id.in_(list(placement_case_ids)))
+            .group_by(Attendance.placement_case_id)
+        )
+        return {case_id: Decimal(str(hours)) for case_id, hours in self.session.execute(rows)}

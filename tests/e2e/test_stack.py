@@ -40,6 +40,7 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
             "publish-register-six-monthly",
             "publish-register-on-change",
             "register-dashboard",
+            "lpu-dashboard",
         }
 
         at_court, waiting, court = rejectable(stack.database_url)[0]

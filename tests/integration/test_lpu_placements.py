@@ -162,10 +162,12 @@ def test_a_revoked_placement_s_register_refuses_new_entries(lctx: Context) -> No
     rendered = notices.render_pending_notices(lctx, notices.Office("Ministero", "Roma"))
     assert rendered.failed == 0
     assert sorted(d.template for d in notices.document_for(lctx, placement)) == [
+        "dichiarazione_disponibilita",
         "revoca",
         "segnalazione_violazione",
     ]
-    breach = next(d for d in notices.document_for(lctx, placement) if d.template != "revoca")
+    found = notices.document_for(lctx, placement)
+    breach = next(d for d in found if d.template == "segnalazione_violazione")
     text = " ".join(PdfReader(BytesIO(breach.pdf)).pages[0].extract_text().split())
     assert "Giudice di pace di Torino" in text and "Assente senza giustificazione" in text
 

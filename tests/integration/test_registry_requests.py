@@ -41,7 +41,7 @@ def at_court(ctx: Context) -> str:
 def grant(ctx: Context, reference: str) -> registry.Apply:
     def apply(uow: UnitOfWork, who: registry.Registry) -> registry.Answer:
         today = rome_date(NOW).isoformat()
-        payload = {"decided_on": today, "court": who.court}
+        payload = {"decided_on": today, "court": who.party}
         result = engine.fire_in(ctx, uow, reference, "grant", who.actor, payload, "grant-1")
         return registry.Answer(200, {"state": result.to_state})
 

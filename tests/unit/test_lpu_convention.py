@@ -109,3 +109,13 @@ def test_the_duration_is_computed_and_checked() -> None:
     assert MACHINE.validate_opening(OPENING)["days"] == 1826
     with pytest.raises(Exception, match="durata"):
         MACHINE.validate_opening({**OPENING, "days": 10})
+
+
+@pytest.mark.parametrize("state", list(Convention))
+def test_what_can_happen_now_is_answered_without_a_payload(state: S) -> None:
+    """A case page asks every trigger with no payload: each guard answers (what is missing),
+    none crashes."""
+    data = {"valid_from": "2026-03-01", "valid_until": "2031-02-28", "counterparty": "ministry"}
+    given = GuardInput(CaseView("CLPU-2026-000001", state.value, data), {}, NOW, {})
+    for verdict in MACHINE.verdicts(given):
+        assert not any("could not be checked" in reason for reason in verdict.reasons), verdict

@@ -80,6 +80,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
 }
 
 TRIGGERS = (
+    "transmit",
     "sentenced",
     "final",
     "receive",
@@ -95,7 +96,11 @@ TRIGGERS = (
 )
 # Where each trigger leads from each state when every guard allows it; absent: not declared.
 EXPECTED: dict[LpuPlacement, dict[str, LpuPlacement]] = {
-    S.DECLARED: {"sentenced": S.AWAITING_FINAL, "withdraw": S.WITHDRAWN},
+    S.DECLARED: {
+        "transmit": S.DECLARED,
+        "sentenced": S.AWAITING_FINAL,
+        "withdraw": S.WITHDRAWN,
+    },
     S.AWAITING_FINAL: {"final": S.TO_RECEIVE, "withdraw": S.WITHDRAWN},
     S.TO_RECEIVE: {
         "receive": S.IN_PROGRESS,
@@ -151,7 +156,7 @@ def refusal_of(trigger: str, given: GuardInput) -> GuardRefused:
 def test_the_table_covers_every_state_and_trigger() -> None:
     assert set(EXPECTED) == set(LpuPlacement)
     assert set(TRIGGERS) == set(MACHINE.triggers)
-    assert len(TABLE) == 11 * 12
+    assert len(TABLE) == 11 * 13
     assert (MACHINE.kind, MACHINE.prefix, MACHINE.initial) == ("lpu_placement", "LPU", S.DECLARED)
 
 
