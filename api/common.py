@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.limits import MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_HEADERS
@@ -78,6 +79,23 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class OrderApplied(BaseModel):
+    """A court's order applied to a case."""
+
+    reference: str
+    order: str = Field(description="Transizione applicata.")
+    state: str = Field(description="Stato della pratica dopo il provvedimento.")
+    recorded_at: datetime = Field(description="Istante di registrazione (UTC).")
+    event: int = Field(description="Numero progressivo dell'evento nello storico.")
+
+
+class Deadline(BaseModel):
+    term: str = Field(description="Termine, in italiano.")
+    last_day: date = Field(description="Ultimo giorno del termine (ora italiana).")
+    lapses_at: datetime = Field(description="Istante in cui il termine scade (UTC).")
+    passed: bool = Field(False, description="Già scaduto: i suoi effetti decorrono da lapses_at.")
+
+
 class Refusal(Exception):
     def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -99,3 +117,16 @@ class Api:
     poke: Callable[[tuple[str, ...], str], None]
     caller_as: Callable[[str], Callable[..., registry.Registry]]
     unauthorized: Callable[[str], str]
+
+
+def kept_answer(handled: registry.Handled, key: str, digest: str, unauthorized: str) -> Any:
+    """The answer a write request gets: 401 if its token was refused, 409 if its key was used
+    for another request, else the answer kept under the key (the first one, for a retry)."""
+    if handled.registry is None or handled.answer is None:
+        raise Refusal(401, "unauthorized", unauthorized)
+    if handled.digest != digest:
+        raise Refusal(
+            409, "idempotency_conflict",
+            f"la Idempotency-Key {key!r} è già stata usata per un'altra richiesta",
+        )  # fmt: skip
+    return JSONResponse(handled.answer.body, handled.answer.status)

@@ -89,6 +89,8 @@ class Transition:
     later guards and documents. `private` are payload fields that are personal data (art. 15
     D.M. 128/2025: an assessment, an income): the guards judge them, the case's data keeps
     them for its notices, and the event carries only their names and a salted digest.
+    `restarts` are terms of the state it stays in that it starts again (a periodic report
+    filed: the next one is due a cadence after it).
     """
 
     trigger: str
@@ -101,6 +103,7 @@ class Transition:
     records: tuple[str, ...] = ()
     schema: type[Payload] = NoPayload
     private: tuple[str, ...] = ()
+    restarts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,10 @@ class Term:
     the operator's receipt of the notice, whose date is recorded). `days_from` names the field
     holding its length in days when an officer chooses it within bounds the transition's
     schema sets (a defence term of 15 to 45 days, art. 5 co. 3 D.M. 128/2025); `rule` then
-    gives its unit, holiday extension and article."""
+    gives its unit, holiday extension and article. `ends`, where the law fixes the last day
+    otherwise (a probation of months and days from the record's signature; a report due ten
+    days before a hearing, counted backwards), computes it from the payload over the case's data
+    and the day counting starts; `rule` then gives the article."""
 
     state: Enum
     name: str
@@ -125,6 +131,7 @@ class Term:
     through: tuple[Enum, ...] = ()
     starts_on: str | None = None
     days_from: str | None = None
+    ends: Callable[[Mapping[str, Any], date], date] | None = None
 
     @property
     def span(self) -> tuple[Enum, ...]:
@@ -135,6 +142,13 @@ class Term:
         if self.days_from is None:
             return self.rule
         return replace(self.rule, amount=int(values[self.days_from]), unit=Unit.DAYS)
+
+    def last_day_for(self, values: Mapping[str, Any], took_effect: date) -> date:
+        """The term's last day for a case whose payload and data are `values`."""
+        start = self.start_for(values, took_effect)
+        if self.ends is not None:
+            return self.ends(values, start)
+        return self.rule_for(values).last_day(start)
 
     def start_for(self, values: Mapping[str, Any], took_effect: date) -> date:
         """The day the term counts from: `starts_on`'s date, else the day it took effect."""
@@ -157,7 +171,12 @@ class Reminder:
     def due_at(self, rule: TermRule, start: date) -> datetime:
         """00:00 Europe/Rome `days` civil days before its term's own due instant (the term's
         `rule` as it applies to the case)."""
-        return lapse_instant(rule.last_day(start) - timedelta(days=self.days))
+        return self.due_before(rule.last_day(start))
+
+    def due_before(self, last_day: date) -> datetime:
+        """00:00 Europe/Rome `days` civil days before the instant a term ending on `last_day`
+        lapses."""
+        return lapse_instant(last_day - timedelta(days=self.days))
 
 
 @dataclass(frozen=True)
@@ -360,15 +379,24 @@ class CaseMachine:
         """The terms that entering `state` starts."""
         return tuple(term for term in self.terms if term.state == state)
 
-    def kept_terms(self, source: Enum, dest: Enum) -> tuple[str, ...]:
+    def kept_terms(
+        self, source: Enum, dest: Enum, restarts: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
         """Names of the timers (terms and their reminders) that keep running when a case moves
-        from `source` to `dest`."""
-        kept = tuple(t.name for t in self.terms if source in t.span and dest in t.span)
+        from `source` to `dest`, less the terms the transition `restarts`."""
+        kept = tuple(
+            t.name
+            for t in self.terms
+            if source in t.span and dest in t.span and t.name not in restarts
+        )
         return kept + tuple(r.name for r in self.reminders if r.of in kept)
 
-    def starting_terms(self, source: Enum | None, dest: Enum) -> tuple[Term, ...]:
-        """The terms a move into `dest` starts (not those already running since `source`)."""
-        kept = () if source is None else self.kept_terms(source, dest)
+    def starting_terms(
+        self, source: Enum | None, dest: Enum, restarts: tuple[str, ...] = ()
+    ) -> tuple[Term, ...]:
+        """The terms a move into `dest` starts (not those already running since `source`,
+        unless the transition `restarts` them)."""
+        kept = () if source is None else self.kept_terms(source, dest, restarts)
         return tuple(term for term in self.terms_of(dest) if term.name not in kept)
 
     def reminders_of(self, term: Term) -> tuple[Reminder, ...]:

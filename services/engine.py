@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
-from machines.calendar import rome_date
+from machines.calendar import lapse_instant, rome_date
 from machines.spec import (
     CaseMachine,
     CaseView,
@@ -587,8 +587,10 @@ def build_change(
         legal_basis=transition.article,
         idempotency_key=idempotency_key,
         at=now,
-        timers=_timers_starting(machine, fired.source, fired.dest, effective_at or now, values),
-        keep_timers=machine.kept_terms(fired.source, fired.dest),
+        timers=_timers_starting(
+            machine, fired.source, fired.dest, effective_at or now, values, transition.restarts
+        ),
+        keep_timers=machine.kept_terms(fired.source, fired.dest, transition.restarts),
         outbox=outbox,
         data={**case_data, **recorded} if recorded else None,
         effective_at=effective_at,
@@ -669,22 +671,23 @@ def _timers_starting(
     dest: Enum,
     now: datetime,
     values: Mapping[str, Any],
+    restarts: tuple[str, ...] = (),
 ) -> list[NewTimer]:
-    """Entering a state schedules its terms (those not already running) and their reminders,
-    counted from the day in Italian time it took effect, or from the date a term names in
-    `values` (the payload over the case's data), for the length it names there if it does."""
+    """Entering a state schedules its terms (those not already running, or those the
+    transition `restarts`) and their reminders, counted from the day in Italian time it took
+    effect, or from the date a term names in `values` (the payload over the case's data), for
+    the length it names there if it does, or to the last day its `ends` computes."""
     timers = []
-    for term in machine.starting_terms(source, dest):
-        rule = term.rule_for(values)
-        start = term.start_for(values, rome_date(now))
-        basis = rule.describe()
-        timers.append(NewTimer(term.name, dest.value, basis, rule.due_at(start), term.fires))
+    for term in machine.starting_terms(source, dest, restarts):
+        last_day = term.last_day_for(values, rome_date(now))
+        basis = term.rule_for(values).describe() if term.ends is None else term.rule.article
+        timers.append(NewTimer(term.name, dest.value, basis, lapse_instant(last_day), term.fires))
         timers += [
             NewTimer(
                 reminder.name,
                 dest.value,
                 f"{reminder.days} giorni prima della scadenza: {basis}",
-                reminder.due_at(rule, start),
+                reminder.due_before(last_day),
                 notice=reminder.notice,
             )
             for reminder in machine.reminders_of(term)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from services.clock import FixedClock
 from services.context import Context
 from services.lpu.procedure import PROCEDURE as LPU
+from services.probation.procedure import PROCEDURE as PROBATION
 from services.register.procedure import PROCEDURE as REGISTER
 from services.schema import upgrade
 from storage.database import make_engine
@@ -68,8 +69,8 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 # The procedures with a migration branch of their own (placements are in the shared chain).
-BRANCHES = tuple(p.migrations for p in (REGISTER, LPU) if p.migrations is not None)
-BRANCH_TABLES = (*REGISTER.tables, *LPU.tables)
+BRANCHES = tuple(p.migrations for p in (REGISTER, LPU, PROBATION) if p.migrations is not None)
+BRANCH_TABLES = (*REGISTER.tables, *LPU.tables, *PROBATION.tables)
 
 
 def _migrate(url: str) -> None:

@@ -5,14 +5,22 @@ once, with the guarantees of decisions on attestations (`services/lpu/actors.py`
 
 No `from __future__ import annotations` here: FastAPI reads annotations at run time."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool
 
-from api.common import ERRORS, KEY, KEY_DESCRIPTION, Api, Refusal
+from api.common import (
+    ERRORS,
+    KEY,
+    KEY_DESCRIPTION,
+    Api,
+    Deadline,
+    OrderApplied,
+    Refusal,
+    kept_answer,
+)
 from machines.lpu.placement import Final, Ruling, Sentence
 from services import registry
 from services.errors import DomainError
@@ -62,21 +70,6 @@ class Decided(Ruling):
     outcome: Literal["continue", "revoke"] = Field(
         description="continue: il lavoro prosegue; revoke: revocato, il registro si chiude."
     )
-
-
-class OrderApplied(BaseModel):
-    reference: str
-    order: str = Field(description="Transizione applicata (sentenced, final, ...).")
-    state: str = Field(description="Stato dell'inserimento dopo il provvedimento.")
-    recorded_at: datetime = Field(description="Istante di registrazione (UTC).")
-    event: int = Field(description="Numero progressivo dell'evento nello storico.")
-
-
-class Deadline(BaseModel):
-    term: str
-    last_day: date
-    lapses_at: datetime
-    passed: bool = False
 
 
 class PlacementStatus(BaseModel):
@@ -164,7 +157,7 @@ def router(api: Api) -> APIRouter:
             handled = lpu.court_order(api.ctx(), token, key, digest, reference, trigger, body)
         except DomainError as error:  # the case kept changing: nothing was kept
             raise Refusal(error.status, error.code, str(error)) from None
-        return _answer(handled, key, api.unauthorized(registry.COURT), digest)
+        return kept_answer(handled, key, digest, api.unauthorized(registry.COURT))
 
     @routes.get(
         "/v1/lpu/placements/{reference}",
@@ -185,7 +178,11 @@ def router(api: Api) -> APIRouter:
         summary="Provvedimento che dispone il lavoro: giorni e ore dovuti",
     )
     def sentence(
-        reference: ReferencePath, body: Sentence, idempotency_key: IdempotencyKey, token: Token
+        reference: ReferencePath,
+        body: Sentence,
+        idempotency_key: IdempotencyKey,
+        token: Token,
+        _who: Court,
     ) -> Any:
         payload = body.model_dump(mode="json", exclude_none=True)
         return order(reference, idempotency_key, token, "sentenced", payload)
@@ -197,7 +194,11 @@ def router(api: Api) -> APIRouter:
         summary="Sentenza irrevocabile (messa alla prova: verbale sottoscritto)",
     )
     def final(
-        reference: ReferencePath, body: Final, idempotency_key: IdempotencyKey, token: Token
+        reference: ReferencePath,
+        body: Final,
+        idempotency_key: IdempotencyKey,
+        token: Token,
+        _who: Court,
     ) -> Any:
         payload = body.model_dump(mode="json")
         return order(reference, idempotency_key, token, "final", payload)
@@ -209,7 +210,11 @@ def router(api: Api) -> APIRouter:
         summary="Autorizzazione a un orario settimanale superiore (art. 54 co. 3 d.lgs. 274/2000)",
     )
     def authorisation(
-        reference: ReferencePath, body: Authorised, idempotency_key: IdempotencyKey, token: Token
+        reference: ReferencePath,
+        body: Authorised,
+        idempotency_key: IdempotencyKey,
+        token: Token,
+        _who: Court,
     ) -> Any:
         payload = body.model_dump(mode="json")
         return order(reference, idempotency_key, token, "authorise_hours", payload)
@@ -221,7 +226,11 @@ def router(api: Api) -> APIRouter:
         summary="Decisione dopo una violazione: prosecuzione o revoca",
     )
     def ruling(
-        reference: ReferencePath, body: Decided, idempotency_key: IdempotencyKey, token: Token
+        reference: ReferencePath,
+        body: Decided,
+        idempotency_key: IdempotencyKey,
+        token: Token,
+        _who: Court,
     ) -> Any:
         payload = body.model_dump(mode="json", exclude_none=True, exclude={"outcome"})
         return order(reference, idempotency_key, token, body.outcome, payload)
@@ -244,7 +253,9 @@ def router(api: Api) -> APIRouter:
         responses={401: HOST_UNAUTHORIZED, 409: ERRORS[409], 422: ERRORS[422]},
         summary="Registro presenze di più persone in una volta: un esito per riga",
     )
-    def attendance(body: Register, idempotency_key: IdempotencyKey, token: Token) -> Any:
+    def attendance(
+        body: Register, idempotency_key: IdempotencyKey, token: Token, _who: Host
+    ) -> Any:
         """Each session is recorded on its own, by the rules of one session at a time: a
         refused row (its reason, its field) leaves the others recorded. A session sent again
         is not counted twice; the same request retried with the same key gets its first
@@ -252,17 +263,6 @@ def router(api: Api) -> APIRouter:
         rows = [row.model_dump(mode="json") for row in body.sessions]
         digest = registry.request_hash("POST", "/v1/lpu/entity/attendance", rows)
         handled = lpu.entity_attendance(api.ctx(), token, idempotency_key, digest, rows)
-        return _answer(handled, idempotency_key, api.unauthorized(lpu.HOST_ENTITY), digest)
+        return kept_answer(handled, idempotency_key, digest, api.unauthorized(lpu.HOST_ENTITY))
 
     return routes
-
-
-def _answer(handled: registry.Handled, key: str, unauthorized: str, digest: str) -> Any:
-    if handled.registry is None or handled.answer is None:
-        raise Refusal(401, "unauthorized", unauthorized)
-    if handled.digest != digest:
-        raise Refusal(
-            409, "idempotency_conflict",
-            f"la Idempotency-Key {key!r} è già stata usata per un'altra richiesta",
-        )  # fmt: skip
-    return JSONResponse(handled.answer.body, handled.answer.status)

@@ -50,6 +50,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from machines.calendar import TermRule, Unit, rome_date
+from machines.guards import day_of, not_in_future
 from machines.lpu import forms
 from machines.spec import CaseMachine, Guard, GuardInput, Payload, Reminder, Term, Transition
 
@@ -185,6 +186,7 @@ S = LpuPlacement
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 ConventionReference = Annotated[str, StringConstraints(pattern=r"^CLPU-\d{4}-\d{6}$")]
+ProbationReference = Annotated[str, StringConstraints(pattern=r"^MAP-\d{4}-\d{6}$")]
 Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 FileNumber = Annotated[
     str,
@@ -223,6 +225,9 @@ class Declaration(Payload):
     interview_held: bool = Field(False, description="Colloquio conoscitivo (consigliato).")
     declared_on: date = Field(description="Data della dichiarazione (non futura).")
     court: Text = Field(description="Autorità giudiziaria che decide.")
+    probation: ProbationReference | None = Field(
+        None, description="Messa alla prova di cui è la parte di LPU (forma N): MAP-..."
+    )
 
 
 class Sentence(Payload):
@@ -346,26 +351,6 @@ class Withdrawal(Payload):
     reason: Reason
 
 
-def _day(values: Mapping[str, Any], field: str) -> date | None:
-    """The date `values` give in `field`, if they give one (a guard asked what may happen now,
-    without a payload, says what is missing)."""
-    value = values.get(field)
-    return None if value is None else date.fromisoformat(str(value))
-
-
-def _not_in_future(field: str, what: str, article: str) -> Guard:
-    def check(given: GuardInput) -> str | None:
-        day = _day(given.payload, field)
-        if day is None:
-            return f"da indicare la data {what}"
-        today = rome_date(given.now)
-        if day > today:
-            return f"data {what} {day:%d/%m/%Y} successiva a oggi ({today:%d/%m/%Y})"
-        return None
-
-    return Guard(f"{field}_not_in_future", check, article, field)
-
-
 def _signed(given: GuardInput) -> str | None:
     if given.payload.get("signed_by_representative") is True:
         return None
@@ -462,8 +447,8 @@ def _authority_named(form: str) -> Guard:
 
 
 def _final_after_decision(given: GuardInput) -> str | None:
-    final = _day(given.payload, "final_on")
-    decided = _day(given.case.data, "decided_on")
+    final = day_of(given.payload, "final_on")
+    decided = day_of(given.case.data, "decided_on")
     if final is None or decided is None or final >= decided:
         return None
     return f"data {final:%d/%m/%Y} anteriore al provvedimento del giudice ({decided:%d/%m/%Y})"
@@ -495,8 +480,8 @@ def _reception(given: GuardInput) -> str | None:
 
 
 def _received_after_final(given: GuardInput) -> str | None:
-    received = _day(given.payload, "received_on")
-    final = _day(given.case.data, "final_on")
+    received = day_of(given.payload, "received_on")
+    final = day_of(given.case.data, "final_on")
     if received is None or final is None or received >= final:
         return None
     return f"accoglienza il {received:%d/%m/%Y}, prima che la sentenza divenisse irrevocabile"
@@ -556,13 +541,13 @@ def _signed_both(given: GuardInput) -> str | None:
 
 
 def _session_in_stay(given: GuardInput) -> str | None:
-    day = _day(given.payload, "day")
+    day = day_of(given.payload, "day")
     if day is None:
         return "da indicare il giorno della sessione"
     today = rome_date(given.now)
     if day > today:
         return f"sessione del {day:%d/%m/%Y}, successiva a oggi ({today:%d/%m/%Y})"
-    received = _day(given.case.data, "received_on")
+    received = day_of(given.case.data, "received_on")
     if received is not None and day < received:
         return f"sessione del {day:%d/%m/%Y}, anteriore all'accoglienza ({received:%d/%m/%Y})"
     return None
@@ -571,7 +556,7 @@ def _session_in_stay(given: GuardInput) -> str | None:
 def _within_hour_limits(given: GuardInput) -> str | None:
     """The form's limits per day and per week (ISO week), authorised or not, with the session
     counted (machines/lpu/forms.py, each limit with its article)."""
-    day = _day(given.payload, "day")
+    day = day_of(given.payload, "day")
     start, end, code = (
         given.payload.get("start"),
         given.payload.get("end"),
@@ -595,6 +580,18 @@ def _within_hour_limits(given: GuardInput) -> str | None:
     )
 
 
+def _probation_revoked(given: GuardInput) -> str | None:
+    """The LPU part of a probation ends with it: only when the probation it belongs to (the
+    declaration names it) was revoked (art. 168-quater c.p.)."""
+    linked = given.case.data.get("probation")
+    if not linked:
+        return "l'inserimento non è la parte di LPU di una messa alla prova"
+    state = given.facts.get("probation_state")
+    if state != "revoked":
+        return f"la messa alla prova {linked} non è revocata"
+    return None
+
+
 NOT_STARTED = (S.DECLARED, S.AWAITING_FINAL)
 NAMED_AUTHORITY = tuple(form for form, rules in FORMS.items() if rules.authority_in_sentence)
 CONVENTION_BASIS = f"art. 54 co. 6 {DLGS}; art. 2 {DM2001}"
@@ -612,7 +609,7 @@ MACHINE = CaseMachine(
     opening=Declaration,
     opening_guards=(
         Guard("signed", _signed, SEED_DECLARATION, "signed_by_representative"),
-        _not_in_future("declared_on", "della dichiarazione", SEED_DECLARATION),
+        not_in_future("declared_on", "della dichiarazione", SEED_DECLARATION),
     ),
     transitions=(
         Transition(
@@ -631,7 +628,7 @@ MACHINE = CaseMachine(
             S.AWAITING_FINAL,
             f"{BASIS}; per la messa alla prova {MAP}",
             guards=(
-                _not_in_future("decided_on", "del provvedimento", BASIS),
+                not_in_future("decided_on", "del provvedimento", BASIS),
                 Guard("two_hours_a_day", _hours_of_days, TWO_HOURS, "owed_hours"),
                 Guard(
                     "eight_hours_a_day", _eight_hours_a_day, "art. 168-bis co. 3 c.p.", "owed_hours"
@@ -656,7 +653,7 @@ MACHINE = CaseMachine(
             S.TO_RECEIVE,
             f"seme 003: accoglienza a sentenza irrevocabile; per la messa alla prova {MAP}",
             guards=(
-                _not_in_future("final_on", "di irrevocabilità", SEED_RECEPTION),
+                not_in_future("final_on", "di irrevocabilità", SEED_RECEPTION),
                 Guard("after_decision", _final_after_decision, SEED_RECEPTION, "final_on"),
                 Guard(
                     "probation_record",
@@ -675,7 +672,7 @@ MACHINE = CaseMachine(
             f"{BASIS}; {SEED_RECEPTION}",
             guards=(
                 Guard("reception", _reception, SEED_RECEPTION),
-                _not_in_future("received_on", "dell'accoglienza", SEED_RECEPTION),
+                not_in_future("received_on", "dell'accoglienza", SEED_RECEPTION),
                 Guard("after_final", _received_after_final, SEED_RECEPTION, "received_on"),
                 Guard("convention", _convention_in_force, CONVENTION_BASIS),
             ),
@@ -694,7 +691,7 @@ MACHINE = CaseMachine(
                 (state,),
                 state,
                 EXTRA_HOURS,
-                guards=(_not_in_future("authorised_on", "dell'autorizzazione", EXTRA_HOURS),),
+                guards=(not_in_future("authorised_on", "dell'autorizzazione", EXTRA_HOURS),),
                 records=("authorised_extra_hours",),
                 schema=Authorisation,
             )
@@ -724,7 +721,7 @@ MACHINE = CaseMachine(
             (S.COMPLETED,),
             S.CLOSED,
             f"{BASIS}; seme 003: conclusione",
-            guards=(_not_in_future("reported_on", "della relazione", "seme 003: conclusione"),),
+            guards=(not_in_future("reported_on", "della relazione", "seme 003: conclusione"),),
             notices=("relazione_conclusiva",),
             records=("reported_on", "regular"),
             schema=Report,
@@ -735,7 +732,7 @@ MACHINE = CaseMachine(
             (S.REPORT_OVERDUE,),
             S.CLOSED,
             LATE_REPORT,
-            guards=(_not_in_future("reported_on", "della relazione", "seme 003: conclusione"),),
+            guards=(not_in_future("reported_on", "della relazione", "seme 003: conclusione"),),
             notices=("relazione_conclusiva",),
             records=("reported_on", "regular"),
             schema=Report,
@@ -753,7 +750,7 @@ MACHINE = CaseMachine(
             (S.TO_RECEIVE,),
             S.BREACH_BEFORE_RECEPTION,
             f"{BASIS}; seme 003: segnalazione all'autorità indicata in sentenza",
-            guards=(_not_in_future("occurred_on", "della violazione", SEED_RECEPTION),),
+            guards=(not_in_future("occurred_on", "della violazione", SEED_RECEPTION),),
             notices=("segnalazione_violazione",),
             records=("occurred_on",),
             schema=Breach,
@@ -764,7 +761,7 @@ MACHINE = CaseMachine(
             (S.IN_PROGRESS,),
             S.BREACH_REPORTED,
             f"{BASIS}; seme 003: segnalazione all'autorità indicata in sentenza",
-            guards=(_not_in_future("occurred_on", "della violazione", SEED_RECEPTION),),
+            guards=(not_in_future("occurred_on", "della violazione", SEED_RECEPTION),),
             notices=("segnalazione_violazione",),
             records=("occurred_on",),
             schema=Breach,
@@ -775,7 +772,7 @@ MACHINE = CaseMachine(
             (S.BREACH_BEFORE_RECEPTION,),
             S.TO_RECEIVE,
             f"{BASIS}; seme 003: il giudice non revoca, il lavoro prosegue",
-            guards=(_not_in_future("ruled_on", "della decisione", BASIS),),
+            guards=(not_in_future("ruled_on", "della decisione", BASIS),),
             schema=Ruling,
         ),
         Transition(
@@ -783,7 +780,7 @@ MACHINE = CaseMachine(
             (S.BREACH_REPORTED,),
             S.IN_PROGRESS,
             f"{BASIS}; seme 003: il giudice non revoca, il lavoro prosegue",
-            guards=(_not_in_future("ruled_on", "della decisione", BASIS),),
+            guards=(not_in_future("ruled_on", "della decisione", BASIS),),
             schema=Ruling,
         ),
         Transition(
@@ -792,10 +789,17 @@ MACHINE = CaseMachine(
             S.REVOKED,
             f"{BASIS}; la norma della forma (art. 56 {DLGS}, 168-quater c.p., 186 co. 9-bis "
             f"e 187 co. 8-bis {CDS}, 66 {L689})",
-            guards=(_not_in_future("ruled_on", "della decisione", BASIS),),
+            guards=(not_in_future("ruled_on", "della decisione", BASIS),),
             notices=("revoca",),
             records=("ruled_on",),
             schema=Ruling,
+        ),
+        Transition(
+            "end_with_probation",
+            (*NOT_STARTED, S.TO_RECEIVE, S.IN_PROGRESS, *BREACH_STATES),
+            S.REVOKED,
+            "art. 168-quater c.p.: revocata la messa alla prova, ne cessa la parte di LPU",
+            guards=(Guard("probation_revoked", _probation_revoked, "art. 168-quater c.p."),),
         ),
         Transition(
             "withdraw",
@@ -843,6 +847,7 @@ MACHINE = CaseMachine(
         "continue": "prosecuzione disposta dal giudice",
         "revoke": "revoca disposta dal giudice",
         "withdraw": "rinuncia dell'ente o mancata applicazione del lavoro",
+        "end_with_probation": "cessazione per revoca della messa alla prova",
         "final_report": "termine per la relazione conclusiva",
         "final_report_reminder": "promemoria della relazione conclusiva",
     },

@@ -1,6 +1,6 @@
 """The court's orders on a placement of community work and the host entity's attendance
 register, as the API (`api/lpu/routes.py`) receives them, with the guarantees of decisions on
-attestations:
+attestations (`services/orders.py`):
 
 - scope: a court registry acts only on the placements whose declaration names its court; a
   host entity's token only on the placements under the conventions of its entity; any other
@@ -15,14 +15,12 @@ guards, the same Italian reasons."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
-from machines.calendar import rome_date
 from machines.lpu.placement import FORMS, MACHINE, LpuPlacement
-from services import engine, registry
+from services import engine, orders, registry
 from services.context import Context
-from services.errors import DomainError, GuardFailed, InvalidInput, TransitionNotAllowed
+from services.errors import DomainError, InvalidInput
 from services.lpu import attendance
 from storage.lpu.repository import LpuRepository
 from storage.models import Case
@@ -31,53 +29,33 @@ from storage.unit_of_work import UnitOfWork
 KIND = MACHINE.kind
 HOST_ENTITY = "host_entity"
 TOKEN_ROLES = {HOST_ENTITY: "ente ospitante"}
-LATE_ORDER = "late_order"
-ENDED = frozenset(
-    {
-        LpuPlacement.COMPLETED,
-        LpuPlacement.REPORT_OVERDUE,
-        LpuPlacement.CLOSED,
-        LpuPlacement.REVOKED,
-        LpuPlacement.WITHDRAWN,
-    }
-)
+LATE_ORDER = orders.LATE_ORDER
 MAX_SESSIONS = 200  # sessions per request: a day of a large entity, well within the body limit
-LATE_BASIS = (
-    "art. 54 d.lgs. 274/2000: provvedimento pervenuto a lavoro concluso, revocato o non "
-    "avviato; registrato, non applicato"
+ORDERS = orders.Orders(
+    machine=MACHINE,
+    ended=frozenset(
+        {
+            LpuPlacement.COMPLETED,
+            LpuPlacement.REPORT_OVERDUE,
+            LpuPlacement.CLOSED,
+            LpuPlacement.REVOKED,
+            LpuPlacement.WITHDRAWN,
+        }
+    ),
+    late_basis=(
+        "art. 54 d.lgs. 274/2000: provvedimento pervenuto a lavoro concluso, revocato o non "
+        "avviato; registrato, non applicato"
+    ),
 )
-
-
-class LateOrder(DomainError):
-    """A court's order for a placement that has ended: recorded in its history, not applied."""
-
-    status = 409
-    code = "late_order"
-
-    def __init__(self, reference: str, state: str, since_at: datetime) -> None:
-        since = rome_date(since_at)
-        super().__init__(
-            f"provvedimento su {reference} non applicato: l'inserimento è "
-            f"«{MACHINE.label(state)}» dal {since:%d/%m/%Y}; registrato nello storico"
-        )
-        self.state, self.since, self.since_at = state, since.isoformat(), since_at.isoformat()
 
 
 def not_found(reference: str) -> dict[str, Any]:
     """The same answer whether the placement does not exist or is out of the token's scope."""
-    return {
-        "error": "not_found",
-        "message": f"nessun inserimento {reference} nell'ambito di questo token",
-    }
+    return orders.not_found(reference)
 
 
 def _placement(uow: UnitOfWork, reference: str) -> Case | None:
-    case = uow.repo.case_by_reference(reference)
-    return case if case is not None and case.kind == KIND else None
-
-
-def _before_court(case: Case | None, court: str) -> bool:
-    return case is not None and case.data.get("court") == court
+    return ORDERS.case(uow, reference)
 
 
 def _under_entity(uow: UnitOfWork, case: Case | None, entity: str) -> bool:
@@ -97,86 +75,15 @@ def court_order(
     payload: Mapping[str, Any],
 ) -> registry.Handled:
     """A court registry's order (`trigger`: sentenced, final, authorise_hours, continue,
-    revoke) on placement `reference`, in one transaction (`registry.handle_write`)."""
-
-    def apply(uow: UnitOfWork, who: registry.Registry) -> registry.Answer:
-        case = _placement(uow, reference)
-        if not _before_court(case, who.party):
-            return registry.Answer(404, not_found(reference))
-        try:
-            fired = order_in(
-                ctx, uow, reference, trigger, dict(payload), who.actor, f"api:{who.token_id}:{key}"
-            )
-        except LateOrder as late:
-            return registry.Answer(
-                409, {"error": late.code, "message": str(late), "state": late.state,
-                      "since": late.since, "since_at": late.since_at},
-            )  # fmt: skip
-        return registry.Answer(
-            200,
-            {
-                "reference": reference,
-                "order": trigger,
-                "state": fired.to_state,
-                "recorded_at": fired.occurred_at.isoformat(),
-                "event": fired.sequence,
-            },
-        )
-
-    def explain(uow: UnitOfWork, error: DomainError) -> registry.Answer:
-        body: dict[str, Any] = {"error": error.code, "message": str(error)}
-        if isinstance(error, InvalidInput | GuardFailed):
-            body["field"] = error.field
-        if not isinstance(error, InvalidInput):
-            case = _placement(uow, reference)
-            body["state"] = None if case is None else case.state
-        return registry.Answer(error.status, body)
-
-    return registry.handle_write(ctx, token, key, digest, reference, apply, explain)
-
-
-def order_in(
-    ctx: Context,
-    uow: UnitOfWork,
-    reference: str,
-    trigger: str,
-    payload: dict[str, Any],
-    actor: str,
-    idempotency_key: str | None,
-) -> engine.FireResult:
-    """Fire the court's order in an open unit of work; on an ended placement, record it as a
-    late message (in the unit of work, which the caller commits) and raise `LateOrder`."""
-    case = uow.repo.case_for_update(reference)
-    try:
-        return engine.fire_in(ctx, uow, reference, trigger, actor, payload, idempotency_key, case)
-    except TransitionNotAllowed as refusal:
-        case = _placement(uow, reference)
-        if case is None or case.state not in ENDED:
-            raise
-        caught_up = refusal.caught_up
-    checked = engine.validated(MACHINE, trigger, payload)
-    since = _since(uow, case)
-    engine.record_message(
-        ctx, uow, case, LATE_ORDER, actor,
-        {**checked, "requested": trigger, "since": since.isoformat()},
-        LATE_BASIS, idempotency_key,
-    )  # fmt: skip
-    late = LateOrder(reference, case.state, since)
-    late.caught_up = caught_up
-    raise late
-
-
-def _since(uow: UnitOfWork, case: Case) -> datetime:
-    """The instant the case entered its current state in law."""
-    moved = [e for e in uow.repo.history(case.id) if e.from_state != e.to_state]
-    return moved[-1].effective_at
+    revoke) on placement `reference` (`services/orders.py`)."""
+    return orders.court_order(ctx, ORDERS, token, key, digest, reference, trigger, payload)
 
 
 def status_for_court(ctx: Context, reference: str, court: str) -> dict[str, Any] | None:
     """What the court's registry reads of a placement before it (None otherwise): its state in
     law, the form, the hours owed, credited and left, the dates of the orders, the terms."""
     with ctx.read() as uow:
-        if not _before_court(_placement(uow, reference), court):
+        if not ORDERS.before(uow, reference, court):
             return None
     return _status(ctx, reference)
 
@@ -223,16 +130,7 @@ def _status(ctx: Context, reference: str) -> dict[str, Any]:
         "decided_on": data.get("decided_on"),
         "final_on": data.get("final_on"),
         "received_on": data.get("received_on"),
-        "deadlines": [
-            {
-                "term": MACHINE.label(timer.name),
-                "last_day": rome_date(timer.due_at - timedelta(microseconds=1)),
-                "lapses_at": timer.due_at,
-                "passed": timer.name in {p.timer for p in detail.passed_terms},
-            }
-            for timer in detail.pending_timers
-            if timer.fires is not None
-        ],
+        "deadlines": orders.deadlines(ctx, reference),
     }
 
 

@@ -7,20 +7,30 @@
   it back when the hours are done or the work is revoked;
 - each session of the attendance register is written with the hours it credits: never more
   than the hours still owed; the session that reaches them completes the placement (`hours_done`,
-  in the same transaction).
+  in the same transaction);
+- the LPU part of a probation (a placement whose declaration names it) announces each day of
+  work (`community_work_day`), and ends when the probation is revoked (`probation_ended`): the
+  topics are the interface, neither procedure imports the other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from machines.lpu.placement import session_hours
-from services.applied import Applied, Effect
+from services.applied import Applied, Effect, Reaction
 from services.errors import InvalidInput, PlaceUnavailable, UnknownCase
 from storage.lpu.models import Attendance, LpuConvention
 from storage.lpu.repository import LpuRepository
 from storage.repository import Repository
+
+COMMUNITY_WORK_DAY = "community_work_day"
+"""Announced for each session of a probation's LPU part: the probation, the placement, the day."""
+PROBATION_ENDED = "probation_ended"
+"""Heard from probation: a probation ended (`outcome`: revoked...), its reference."""
 
 
 def _lpu(repo: Repository) -> LpuRepository:
@@ -115,6 +125,19 @@ def _attended(repo: Repository, applied: Applied) -> None:
     )
     if credited == left:
         applied.then(applied.reference, "hours_done")
+    probation = applied.data.get("probation")
+    if probation:  # the LPU part of a probation: its days count there (art. 168-bis co. 3 c.p.)
+        message = {"probation": probation, "placement": applied.reference, "day": payload["day"]}
+        applied.announce(COMMUNITY_WORK_DAY, message)
+
+
+def on_probation_ended(repo: Repository, applied: Applied, message: Mapping[str, Any]) -> None:
+    """A probation revoked ends its LPU part: each placement that names it, by the system, with
+    every rule of the machine (art. 168-quater c.p.)."""
+    if message.get("outcome") != "revoked":
+        return
+    for reference in _lpu(repo).placements_of_probation(str(message["probation"])):
+        applied.then(reference, "end_with_probation")
 
 
 PLACEMENT_EFFECTS: dict[str, Effect] = {
@@ -123,7 +146,9 @@ PLACEMENT_EFFECTS: dict[str, Effect] = {
     "attend": _attended,
     "hours_done": _seat_freed,
     "revoke": _seat_freed,
+    "end_with_probation": _seat_freed,
 }
+REACTIONS: dict[str, Reaction] = {PROBATION_ENDED: on_probation_ended}
 
 CONVENTION_EFFECTS: dict[str, Effect] = {
     "open": _drafted,

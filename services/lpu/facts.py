@@ -37,6 +37,11 @@ def placement_facts(repo: Repository, case_id: int, now: datetime) -> Mapping[st
         row = None if found is None else lpu.convention(found.id)
         return None if row is None else row.capacity - len(lpu.held_seats(found.id))
 
+    def probation_state() -> str | None:
+        reference = case.data.get("probation")
+        found = None if reference is None else repo.case_by_reference(str(reference))
+        return None if found is None else str(found.state)
+
     def hours_between() -> Callable[[date, date], Decimal]:
         return lambda first, last: lpu.hours_between(case_id, first, last)
 
@@ -46,6 +51,7 @@ def placement_facts(repo: Repository, case_id: int, now: datetime) -> Mapping[st
             "convention_state": convention_state,
             "convention_places_left": convention_places_left,
             "hours_between": hours_between,
+            "probation_state": probation_state,
         }
     )
 

@@ -32,6 +32,8 @@ PROCEDURE = Procedure(
         PLACEMENT.kind: notices.placement_context,
     },
     templates=notices.TEMPLATES,
+    announces=(effects.COMMUNITY_WORK_DAY,),
+    reactions=effects.REACTIONS,
     tables=("storage.lpu.models",),
     migrations=Path(__file__).resolve().parents[2] / "storage" / "lpu" / "migrations",
     cli="cli.lpu.commands:register",

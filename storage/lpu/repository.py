@@ -122,3 +122,10 @@ class LpuRepository:
             .group_by(Attendance.placement_case_id)
         )
         return {case_id: Decimal(str(hours)) for case_id, hours in self.session.execute(rows)}
+
+    def placements_of_probation(self, probation: str) -> list[str]:
+        """The placements whose declaration names the probation `probation` (its LPU part)."""
+        query = select(Case.reference).where(
+            Case.kind == "lpu_placement", Case.data["probation"].as_string() == probation
+        )
+        return list(self.session.scalars(query.order_by(Case.id)))

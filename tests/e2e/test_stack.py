@@ -41,6 +41,7 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
             "publish-register-on-change",
             "register-dashboard",
             "lpu-dashboard",
+            "probation-dashboard",
         }
 
         at_court, waiting, court = rejectable(stack.database_url)[0]

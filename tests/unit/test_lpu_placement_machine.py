@@ -50,6 +50,7 @@ DATA: dict[str, Any] = {
     "owed_hours": 60,
     "decided_on": "2026-02-02",
     "final_on": "2026-02-20",
+    "probation": "MAP-2026-000001",
 }
 # What the guards read beyond the case: the convention in force with a place, no hour left.
 FACTS: dict[str, Any] = {
@@ -57,6 +58,7 @@ FACTS: dict[str, Any] = {
     "convention_state": "in_force",
     "convention_places_left": 2,
     "hours_between": lambda first, last: Decimal(0),  # nothing attended yet
+    "probation_state": "revoked",
 }
 # A payload for each trigger that every guard allows.
 PAYLOADS: dict[str, dict[str, Any]] = {
@@ -92,6 +94,7 @@ TRIGGERS = (
     "breach",
     "continue",
     "revoke",
+    "end_with_probation",
     "withdraw",
 )
 # Where each trigger leads from each state when every guard allows it; absent: not declared.
@@ -100,21 +103,36 @@ EXPECTED: dict[LpuPlacement, dict[str, LpuPlacement]] = {
         "transmit": S.DECLARED,
         "sentenced": S.AWAITING_FINAL,
         "withdraw": S.WITHDRAWN,
+        "end_with_probation": S.REVOKED,
     },
-    S.AWAITING_FINAL: {"final": S.TO_RECEIVE, "withdraw": S.WITHDRAWN},
+    S.AWAITING_FINAL: {
+        "final": S.TO_RECEIVE,
+        "withdraw": S.WITHDRAWN,
+        "end_with_probation": S.REVOKED,
+    },
     S.TO_RECEIVE: {
         "receive": S.IN_PROGRESS,
         "authorise_hours": S.TO_RECEIVE,
         "breach": S.BREACH_BEFORE_RECEPTION,
+        "end_with_probation": S.REVOKED,
     },
     S.IN_PROGRESS: {
         "authorise_hours": S.IN_PROGRESS,
         "attend": S.IN_PROGRESS,
         "hours_done": S.COMPLETED,
         "breach": S.BREACH_REPORTED,
+        "end_with_probation": S.REVOKED,
     },
-    S.BREACH_BEFORE_RECEPTION: {"continue": S.TO_RECEIVE, "revoke": S.REVOKED},
-    S.BREACH_REPORTED: {"continue": S.IN_PROGRESS, "revoke": S.REVOKED},
+    S.BREACH_BEFORE_RECEPTION: {
+        "continue": S.TO_RECEIVE,
+        "revoke": S.REVOKED,
+        "end_with_probation": S.REVOKED,
+    },
+    S.BREACH_REPORTED: {
+        "continue": S.IN_PROGRESS,
+        "revoke": S.REVOKED,
+        "end_with_probation": S.REVOKED,
+    },
     S.COMPLETED: {"report": S.CLOSED, "report_overdue": S.REPORT_OVERDUE},
     S.REPORT_OVERDUE: {"report": S.CLOSED},  # late, still taken
     S.CLOSED: {},
@@ -156,7 +174,7 @@ def refusal_of(trigger: str, given: GuardInput) -> GuardRefused:
 def test_the_table_covers_every_state_and_trigger() -> None:
     assert set(EXPECTED) == set(LpuPlacement)
     assert set(TRIGGERS) == set(MACHINE.triggers)
-    assert len(TABLE) == 11 * 13
+    assert len(TABLE) == 11 * 14
     assert (MACHINE.kind, MACHINE.prefix, MACHINE.initial) == ("lpu_placement", "LPU", S.DECLARED)
 
 
@@ -590,3 +608,14 @@ def test_what_can_happen_now_is_answered_without_a_payload(
     given = GuardInput(CaseView("LPU-2026-000001", state.value, data), {}, NOW, {})
     for verdict in MACHINE.verdicts(given):
         assert not any("could not be checked" in reason for reason in verdict.reasons), verdict
+
+
+def test_the_lpu_part_of_a_probation_ends_only_with_its_revocation() -> None:
+    """art. 168-quater c.p.: fired by the system when the probation the declaration names is
+    revoked; refused for a placement that is no probation's, or while the probation runs."""
+    alone = {k: v for k, v in DATA.items() if k != "probation"}
+    refused = refusal_of("end_with_probation", asked(S.IN_PROGRESS, {}, data=alone))
+    assert "non è la parte di LPU di una messa alla prova" in str(refused)
+    running = {**FACTS, "probation_state": "running"}
+    refused = refusal_of("end_with_probation", asked(S.IN_PROGRESS, {}, facts=running))
+    assert "MAP-2026-000001 non è revocata" in str(refused)
