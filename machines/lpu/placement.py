@@ -553,6 +553,26 @@ def _session_in_stay(given: GuardInput) -> str | None:
     return None
 
 
+def _no_overlap(given: GuardInput) -> str | None:
+    """A session does not overlap one already in the register for that day: an hour is attended
+    once (a session sent again under another key would count it twice)."""
+    day, start, end = (
+        day_of(given.payload, "day"),
+        given.payload.get("start"),
+        given.payload.get("end"),
+    )
+    recorded = given.facts.get("sessions_on")
+    if day is None or start is None or end is None or recorded is None:
+        return None  # the schema and the other guards name what is missing
+    for begun, ended in recorded(day):
+        if str(start) < ended and begun < str(end):
+            return (
+                f"sessione {start}-{end} del {day:%d/%m/%Y} sovrapposta a quella {begun}-{ended} "
+                "già annotata nel registro presenze"
+            )
+    return None
+
+
 def _within_hour_limits(given: GuardInput) -> str | None:
     """The form's limits per day and per week (ISO week), authorised or not, with the session
     counted (machines/lpu/forms.py, each limit with its article)."""
@@ -705,6 +725,7 @@ MACHINE = CaseMachine(
             guards=(
                 Guard("session_day", _session_in_stay, SEED_REGISTER, "day"),
                 Guard("signatures", _signed_both, SEED_REGISTER),
+                Guard("no_overlap", _no_overlap, SEED_REGISTER, "start"),
                 Guard("hour_limits", _within_hour_limits, "", "end"),
             ),
             schema=Session,

@@ -37,6 +37,9 @@ def placement_facts(repo: Repository, case_id: int, now: datetime) -> Mapping[st
         row = None if found is None else lpu.convention(found.id)
         return None if row is None else row.capacity - len(lpu.held_seats(found.id))
 
+    def sessions_on() -> Callable[[date], list[tuple[str, str]]]:
+        return lambda day: lpu.sessions_on(case_id, day)
+
     def probation_state() -> str | None:
         reference = case.data.get("probation")
         found = None if reference is None else repo.case_by_reference(str(reference))
@@ -52,6 +55,7 @@ def placement_facts(repo: Repository, case_id: int, now: datetime) -> Mapping[st
             "convention_places_left": convention_places_left,
             "hours_between": hours_between,
             "probation_state": probation_state,
+            "sessions_on": sessions_on,
         }
     )
 

@@ -74,6 +74,14 @@ class LpuRepository:
         )
         return Decimal(str(self.session.execute(query).scalar_one()))
 
+    def sessions_on(self, placement_case_id: int, day: date) -> list[tuple[str, str]]:
+        """The (start, end) of the sessions attended on `day`, as HH:MM."""
+        query = select(Attendance.start, Attendance.end).where(
+            Attendance.placement_case_id == placement_case_id, Attendance.day == day
+        )
+        rows = self.session.execute(query.order_by(Attendance.start))
+        return [(row.start.strftime("%H:%M"), row.end.strftime("%H:%M")) for row in rows]
+
     def credited(self, placement_case_id: int) -> Decimal:
         query = select(func.coalesce(func.sum(Attendance.credited), 0)).where(
             Attendance.placement_case_id == placement_case_id

@@ -234,3 +234,18 @@ def test_the_bulk_attendance_file_with_one_bad_row(lctx: Context) -> None:
     assert [r.ok for r in again] == [r.ok for r in results]
     with lctx.db.connect() as connection:
         assert len(connection.execute(select(Attendance.id)).all()) == 2
+
+
+def test_a_session_sent_again_or_overlapping_is_not_counted_twice(lctx: Context) -> None:
+    """An hour is attended once: the same session fired again without its key, or one that
+    overlaps it, is refused naming the session already in the register."""
+    placement = declared(lctx, convention(lctx), form="S", days=10, hours=20)
+    engine.fire(lctx, placement, "receive", ENTITY, RECEPTION)
+    engine.fire(lctx, placement, "attend", ENTITY, session("2026-03-02", "08:00", "10:00"))
+    for start, end in (("08:00", "10:00"), ("09:30", "11:00")):
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(lctx, placement, "attend", ENTITY, session("2026-03-02", start, end))
+        assert "sovrapposta a quella 08:00-10:00" in str(refused.value)
+    engine.fire(lctx, placement, "attend", ENTITY, session("2026-03-02", "10:00", "11:00"))
+    summary = engine.describe(lctx, placement).facts
+    assert (summary["credited_hours"], summary["sessions"]) == ("3.00", 2)

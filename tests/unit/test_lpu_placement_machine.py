@@ -59,6 +59,7 @@ FACTS: dict[str, Any] = {
     "convention_places_left": 2,
     "hours_between": lambda first, last: Decimal(0),  # nothing attended yet
     "probation_state": "revoked",
+    "sessions_on": lambda day: [("13:00", "14:00")],  # an afternoon session already recorded
 }
 # A payload for each trigger that every guard allows.
 PAYLOADS: dict[str, dict[str, Any]] = {
@@ -619,3 +620,19 @@ def test_the_lpu_part_of_a_probation_ends_only_with_its_revocation() -> None:
     running = {**FACTS, "probation_state": "running"}
     refused = refusal_of("end_with_probation", asked(S.IN_PROGRESS, {}, facts=running))
     assert "MAP-2026-000001 non è revocata" in str(refused)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "overlaps"),
+    [("12:00", "13:00", False), ("14:00", "15:00", False), ("12:30", "13:30", True),
+     ("13:00", "14:00", True), ("13:15", "13:45", True), ("12:00", "14:30", True)],
+)  # fmt: skip
+def test_a_session_that_overlaps_one_in_the_register_is_refused(
+    start: str, end: str, overlaps: bool
+) -> None:
+    given = asked(S.IN_PROGRESS, sent("attend", start=start, end=end))
+    if not overlaps:
+        assert MACHINE.fire("attend", given).dest == S.IN_PROGRESS
+        return
+    refused = refusal_of("attend", given)
+    assert refused.field == "start" and "sovrapposta a quella 13:00-14:00" in str(refused)
