@@ -1,5 +1,8 @@
 """Shared fixtures: a migrated database per test, on SQLite and (marked `postgres`) PostgreSQL.
 
+Each database is a copy of one migrated once per session (SQLite: the backup API; PostgreSQL:
+CREATE DATABASE ... TEMPLATE), so that a test pays for a copy, not for every migration.
+
 PostgreSQL tests need MISURE_TEST_POSTGRES_URL; `make test` sets it and starts the server. Without
 it they fail: they never skip.
 """
@@ -7,6 +10,7 @@ it they fail: they never skip.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,12 +33,13 @@ POSTGRES_URL = os.environ.get("MISURE_TEST_POSTGRES_URL", "")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def _postgres_database(url: str) -> Iterator[str]:
-    """A fresh database on the server for one test, dropped afterwards."""
+def _postgres_database(url: str, template: str | None = None) -> Iterator[str]:
+    """A fresh database on the server (a copy of `template`, if given), dropped afterwards."""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     name = f"misure_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -43,22 +48,44 @@ def _postgres_database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database migrated once for the session: the original of every test's copy."""
+    path = tmp_path_factory.mktemp("migrated") / "misure.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def sqlite_url(tmp_path: Path, _sqlite_migrated: Path) -> str:
     """A migrated, empty SQLite database in a temp file."""
-    url = f"sqlite:///{tmp_path / 'misure.db'}"
-    _migrate(url)
-    return url
+    target = tmp_path / "misure.db"
+    with sqlite3.connect(_sqlite_migrated) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return f"sqlite:///{target}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A migrated, empty PostgreSQL database of its own, dropped after the test."""
+@pytest.fixture(scope="session")
+def _postgres_migrated() -> Iterator[str | None]:
+    """A PostgreSQL database migrated once for the session: the template of every test's."""
     if not POSTGRES_URL:
-        pytest.fail("MISURE_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run")
+        yield None
+        return
     for url in _postgres_database(POSTGRES_URL):
         _migrate(url)
-        yield url
+        name = make_url(url).database
+        assert name is not None
+        yield name
+
+
+@pytest.fixture
+def postgres_url(_postgres_migrated: str | None) -> Iterator[str]:
+    """A migrated, empty PostgreSQL database of its own, dropped after the test."""
+    if not POSTGRES_URL or _postgres_migrated is None:
+        pytest.fail("MISURE_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run")
+    yield from _postgres_database(POSTGRES_URL, template=_postgres_migrated)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
