@@ -8,6 +8,10 @@ no file identifier unless asked and takes the PDF creation and modification date
 `dcterms.created`/`dcterms.modified` meta tags (filled from the context, not the wall clock).
 Fonts are subset by HarfBuzz (libharfbuzz-subset0, installed by `make`): fontTools, WeasyPrint's
 fallback, would stamp each subset with the current second.
+
+Notices are archival PDFs: PDF/A-3b (WeasyPrint's `pdf/a-3b` variant: XMP identification, an
+sRGB output intent, every font embedded), the file identifier PDF/A requires taken from the
+HTML's digest so that the bytes stay the same for the same notice.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 TEMPLATES = Path(__file__).parent / "templates"
+PDF_VARIANT = "pdf/a-3b"  # archival: identified in the XMP metadata, fonts embedded
 ROME = ZoneInfo("Europe/Rome")
 CENT = Decimal("0.01")
 MONTHS = (
@@ -120,7 +125,10 @@ def html_to_pdf(html: str) -> bytes:
     """Lay `html` out as a PDF; relative links (the stylesheet) resolve in the templates folder."""
     from weasyprint import HTML  # half a second to import: only where a PDF is made
 
-    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    identifier = hashlib.sha256(html.encode()).digest()[:16]
+    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
+        pdf_variant=PDF_VARIANT, pdf_identifier=identifier
+    )
     assert isinstance(pdf, bytes)
     return pdf
 

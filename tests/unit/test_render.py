@@ -138,3 +138,28 @@ def test_notice_renders_to_a_deterministic_pdf(monkeypatch: pytest.MonkeyPatch) 
     assert "Il funzionario incaricato" in text
     assert reader.metadata is not None
     assert reader.metadata.creation_date == reader.metadata.modification_date == EVENT_AT
+
+
+def test_a_notice_is_an_archival_pdf_with_its_fonts_embedded() -> None:
+    """PDF/A-3b: identified in the XMP metadata (pdfaid part 3, conformance B), every font
+    embedded, a file identifier derived from the notice (the same notice, the same bytes)."""
+    notice = render_notice("notifica_cambio_stato", notice_context())
+    reader = PdfReader(io.BytesIO(notice.pdf))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert "<pdfaid:part>3</pdfaid:part>" in xmp or 'pdfaid:part="3"' in xmp
+    assert "<pdfaid:conformance>B</pdfaid:conformance>" in xmp or 'pdfaid:conformance="B"' in xmp
+    assert "/OutputIntents" in reader.trailer["/Root"]
+    fonts = [
+        font.get_object() for page in reader.pages for font in page["/Resources"]["/Font"].values()
+    ]
+    assert fonts
+    for font in fonts:
+        descriptors = [font.get("/FontDescriptor")] + [
+            d.get_object().get("/FontDescriptor") for d in font.get("/DescendantFonts", [])
+        ]
+        embedded = [d.get_object() for d in descriptors if d is not None]
+        assert any(
+            key in d for d in embedded for key in ("/FontFile", "/FontFile2", "/FontFile3")
+        ), font
+    other = render_notice("notifica_cambio_stato", notice_context(reference="ATT-2026-000002"))
+    assert reader.trailer["/ID"] != PdfReader(io.BytesIO(other.pdf)).trailer["/ID"]
