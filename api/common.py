@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.limits import MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_HEADERS
-from services import registry
+from services import orders, registry
 from services.context import Context
+from services.errors import DomainError
 
 KEY = re.compile(r"^[!-~]{1,200}$")  # printable ASCII, no spaces
 KEY_DESCRIPTION = (
@@ -130,3 +131,23 @@ def kept_answer(handled: registry.Handled, key: str, digest: str, unauthorized: 
             f"la Idempotency-Key {key!r} è già stata usata per un'altra richiesta",
         )  # fmt: skip
     return JSONResponse(handled.answer.body, handled.answer.status)
+
+
+def court_order(
+    api: Api,
+    kind: orders.Orders,
+    path: str,
+    key: str,
+    token: str,
+    reference: str,
+    trigger: str,
+    body: dict[str, Any],
+) -> Any:
+    """A court registry's order on a case (`services/orders.py`): the request's digest over
+    `path` and `body`, the order applied once, the answer kept under the key."""
+    digest = registry.request_hash("POST", path, body)
+    try:
+        handled = orders.court_order(api.ctx(), kind, token, key, digest, reference, trigger, body)
+    except DomainError as error:  # the case kept changing: nothing was kept
+        raise Refusal(error.status, error.code, str(error)) from None
+    return kept_answer(handled, key, digest, api.unauthorized(registry.COURT))

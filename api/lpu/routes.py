@@ -19,11 +19,11 @@ from api.common import (
     Deadline,
     OrderApplied,
     Refusal,
+    court_order,
     kept_answer,
 )
 from machines.lpu.placement import Final, Ruling, Sentence
 from services import registry
-from services.errors import DomainError
 from services.lpu import actors as lpu
 
 REFERENCE = r"^LPU-[0-9]{4}-[0-9]{6}$"
@@ -152,12 +152,8 @@ def router(api: Api) -> APIRouter:
     Token = Annotated[str, Depends(api.token)]
 
     def order(reference: str, key: str, token: str, trigger: str, body: dict[str, Any]) -> Any:
-        digest = registry.request_hash("POST", f"/v1/lpu/placements/{reference}/{trigger}", body)
-        try:
-            handled = lpu.court_order(api.ctx(), token, key, digest, reference, trigger, body)
-        except DomainError as error:  # the case kept changing: nothing was kept
-            raise Refusal(error.status, error.code, str(error)) from None
-        return kept_answer(handled, key, digest, api.unauthorized(registry.COURT))
+        path = f"/v1/lpu/placements/{reference}/{trigger}"
+        return court_order(api, lpu.ORDERS, path, key, token, reference, trigger, body)
 
     @routes.get(
         "/v1/lpu/placements/{reference}",

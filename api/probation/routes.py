@@ -19,7 +19,7 @@ from api.common import (
     Deadline,
     OrderApplied,
     Refusal,
-    kept_answer,
+    court_order,
 )
 from machines.probation.machine import (
     Admission,
@@ -30,7 +30,6 @@ from machines.probation.machine import (
     RevocationHearing,
 )
 from services import orders, registry
-from services.errors import DomainError
 from services.probation import actors as probation
 
 ReferencePath = Annotated[
@@ -132,14 +131,8 @@ def router(api: Api) -> APIRouter:
     def order(
         reference: str, path: str, key: str, token: str, trigger: str, body: dict[str, Any]
     ) -> Any:
-        digest = registry.request_hash("POST", f"/v1/probations/{reference}/{path}", body)
-        try:
-            handled = orders.court_order(
-                api.ctx(), probation.ORDERS, token, key, digest, reference, trigger, body
-            )
-        except DomainError as error:  # the case kept changing: nothing was kept
-            raise Refusal(error.status, error.code, str(error)) from None
-        return kept_answer(handled, key, digest, api.unauthorized(registry.COURT))
+        route = f"/v1/probations/{reference}/{path}"
+        return court_order(api, probation.ORDERS, route, key, token, reference, trigger, body)
 
     @routes.get(
         "/v1/probations/{reference}",

@@ -65,20 +65,6 @@ def _under_entity(uow: UnitOfWork, case: Case | None, entity: str) -> bool:
     return convention is not None and convention.data.get("entity") == entity
 
 
-def court_order(
-    ctx: Context,
-    token: str,
-    key: str,
-    digest: str,
-    reference: str,
-    trigger: str,
-    payload: Mapping[str, Any],
-) -> registry.Handled:
-    """A court registry's order (`trigger`: sentenced, final, authorise_hours, continue,
-    revoke) on placement `reference` (`services/orders.py`)."""
-    return orders.court_order(ctx, ORDERS, token, key, digest, reference, trigger, payload)
-
-
 def status_for_court(ctx: Context, reference: str, court: str) -> dict[str, Any] | None:
     """What the court's registry reads of a placement before it (None otherwise): its state in
     law, the form, the hours owed, credited and left, the dates of the orders, the terms."""
