@@ -10,7 +10,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test lint unit bench install system-deps postgres clean
+.PHONY: run test lint unit bench screenshots install system-deps postgres clean
 
 # The main job: migrate, load the demo into an empty database, start the Prefect server (UI at
 # http://127.0.0.1:4200), the work pool, every deployment of prefect.yaml and a worker.
@@ -35,6 +35,12 @@ bench: install postgres
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.placement_sweep
 	$(BIN)/python -m bench.latency
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.api_load
+	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.protocol
+
+# The README's pictures of issued notices (first pages, pdftoppm from poppler-utils).
+screenshots: install
+	@command -v pdftoppm >/dev/null || apt-get install -y -qq poppler-utils
+	$(BIN)/python -m tests.support.screenshots
 
 install: system-deps $(STAMP)
 

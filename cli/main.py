@@ -20,6 +20,8 @@ from rich.table import Table
 
 from cli import api as api_cli
 from cli import audit as audit_cli
+from cli import delivery as delivery_cli
+from cli import outgoing as outgoing_cli
 from cli import stack as stack_cli
 from cli.common import (
     COUNT_MAX,
@@ -46,7 +48,7 @@ from cli.common import (
     timer_json,
 )
 from machines.calendar import ROME, TermRule, Unit, is_holiday
-from services import engine, notices, schema, timers
+from services import delivery, engine, notices, schema, timers
 from services.context import Context
 from services.errors import InvalidInput
 from services.procedure import attribute, load_procedures
@@ -57,7 +59,10 @@ db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
 case_app = typer.Typer(no_args_is_help=True, help="Cases: list, show, open, fire triggers.")
 timers_app = typer.Typer(no_args_is_help=True, help="Durable timers: sweep, incidents.")
 terms_app = typer.Typer(no_args_is_help=True, help="Legal terms (DOMAIN.md section 6).")
-notices_app = typer.Typer(no_args_is_help=True, help="Notices: render what the outbox asks for.")
+notices_app = typer.Typer(
+    no_args_is_help=True,
+    help="Notices: render and send what the outbox asks for; letterheads, protocol register.",
+)
 app.add_typer(db_app, name="db")
 app.add_typer(notices_app, name="notices")
 app.add_typer(case_app, name="case")
@@ -66,6 +71,8 @@ app.add_typer(terms_app, name="terms")
 app.command("stack")(stack_cli.stack)
 app.add_typer(api_cli.api_app, name="api")
 app.add_typer(audit_cli.audit_app, name="audit")
+outgoing_cli.register(notices_app, case_app)
+delivery_cli.register(notices_app)
 
 
 def _mount_procedures() -> str | None:
@@ -301,8 +308,12 @@ def work(
     Prefect deployments take this over on a server)."""
     ctx = make_context()
     office = _office()
+    settings = Settings()
+    transport = delivery.transport_from(settings)
+    policy = delivery.DeliveryPolicy.from_settings(settings)
     out.print(
-        f"firing timers, serving signals and rendering notices every {every:g} s; Ctrl-C stops"
+        f"firing timers, serving signals, rendering and sending notices every {every:g} s "
+        f"(messages: {transport.describe}); Ctrl-C stops"
     )
     try:
         while True:
@@ -314,12 +325,15 @@ def work(
                     for topic, handler in procedure.signals.items()
                 }
                 rendered = notices.render_pending_notices(ctx, office)
-            if swept.handled or any(served.values()) or rendered.handled:
+                sent = delivery.deliver_pending(ctx, transport, policy)
+            if swept.handled or any(served.values()) or rendered.handled or sent.handled:
                 out.print(
                     f"{rome(ctx.clock.now())}: timers {swept.fired} fired, "
                     f"{swept.cancelled} cancelled, {swept.retried} to retry, {swept.failed} "
                     f"failed; signals served {served}; notices "
-                    f"{rendered.rendered} rendered, {rendered.failed} failed"
+                    f"{rendered.rendered} rendered, {rendered.failed} failed; messages "
+                    f"{sent.sent} sent, {sent.retried} to retry, {sent.failed} failed, "
+                    f"{sent.uncertain} uncertain"
                 )
             time.sleep(every)
     except KeyboardInterrupt:
@@ -329,7 +343,7 @@ def work(
 # notices -------------------------------------------------------------------------------------
 def _office() -> notices.Office:
     settings = Settings()
-    return notices.Office(settings.office_name, settings.office_place)
+    return notices.Office.from_settings(settings)
 
 
 @notices_app.command("render")
@@ -337,11 +351,13 @@ def notices_render(
     limit: Annotated[
         int | None, typer.Option(min=1, max=COUNT_MAX, help="At most this many.")
     ] = None,
+    now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Render every pending notice to HTML and PDF, each exactly once."""
+    """Issue every pending notice, each exactly once: numbered in the office's protocol
+    register, rendered to HTML and PDF/A, signed where a certificate is configured."""
     with refusals(as_json):
-        report = notices.render_pending_notices(make_context(), _office(), limit=limit)
+        report = notices.render_pending_notices(make_context(now), _office(), limit=limit)
     if as_json:
         emit(asdict(report))
         return

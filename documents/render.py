@@ -63,6 +63,12 @@ def data_it(value: date | str) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+def data_breve(value: date | datetime) -> str:
+    """A date, or an aware datetime seen in Italian time, as "02/03/2026" (registers)."""
+    day = _rome(value).date() if isinstance(value, datetime) else value
+    return f"{day:%d/%m/%Y}"
+
+
 def data_ora_it(value: datetime) -> str:
     """An aware datetime in Italian time, as "2 marzo 2026, ore 10:00"."""
     local = _rome(value)
@@ -105,7 +111,9 @@ def environment(folders: tuple[Path, ...] = ()) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    found.filters.update(data_it=data_it, data_ora_it=data_ora_it, w3c=w3c, euro=euro)
+    found.filters.update(
+        data_it=data_it, data_breve=data_breve, data_ora_it=data_ora_it, w3c=w3c, euro=euro
+    )
     return found
 
 

@@ -31,7 +31,7 @@ def context(now: str | None = None) -> Context:
 
 def office() -> Office:
     settings = Settings()
-    return Office(settings.office_name, settings.office_place)
+    return Office.from_settings(settings)
 
 
 def publish_table(key: str, rows: list[dict[str, Any]], description: str) -> None:

@@ -19,7 +19,12 @@ def render(now: str | None, limit: int) -> dict[str, Any]:
         "failed": report.failed,
         "errors": report.errors,
         "rows": [
-            {"pratica": d.reference, "modello": d.template, "sha256": d.sha256[:16]}
+            {
+                "pratica": d.reference,
+                "modello": d.template,
+                "protocollo": d.protocol,
+                "sha256": d.sha256[:16],
+            }
             for d in report.documents
         ],
     }

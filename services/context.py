@@ -19,7 +19,13 @@ from machines.spec import CaseMachine
 from services.applied import Applied
 from services.clock import Clock
 from services.errors import UnknownKind
-from services.procedure import NoticeContext, Procedure, SignalHandler, load_procedures
+from services.procedure import (
+    NoticeContext,
+    NoticeType,
+    Procedure,
+    SignalHandler,
+    load_procedures,
+)
 from services.settings import Settings
 from storage.database import make_engine, make_session_factory, readonly
 from storage.repository import Repository
@@ -134,6 +140,12 @@ class Context:
     def notice_context(self, kind: str) -> NoticeContext | None:
         found = (p.notice_context[kind] for p in self.procedures if kind in p.notice_context)
         return next(found, None)
+
+    def notice_type(self, kind: str, template: str) -> NoticeType | None:
+        """The subject and addressees the procedure of `kind` declares for its notices of
+        `template`."""
+        owners = (p for p in self.procedures if any(m.kind == kind for m in p.machines))
+        return next((p.notices[template] for p in owners if template in p.notices), None)
 
     def token_roles(self) -> dict[str, str]:
         """The API clients' roles the procedures serve beyond court registries, with their

@@ -125,3 +125,14 @@ class LateDecision(DomainError):
 class BudgetRefused(DomainError):
     status = 409
     code = "budget_refused"
+
+
+class UnknownMessage(DomainError):
+    """A certified-mail receipt for a Message-ID no delivery of a notice carries."""
+
+    status = 404
+    code = "unknown_message"
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"nessuna comunicazione inviata con Message-ID {message_id}")
+        self.message_id = message_id

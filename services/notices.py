@@ -1,4 +1,14 @@
-"""Rendering of the notices the outbox asks for: each one exactly once, as a stored document.
+"""Issuing the notices the outbox asks for: each one exactly once, as an act the office can
+sign and send.
+
+A notice is an act of its issuing office: the office's letterhead and signatory (reference
+data), the addressees its type declares with their certified e-mail, its subject, the place
+and the date of the event it records (never the rendering time), and a number of the office's
+outgoing protocol register (services/protocol.py), given in its own transaction before the
+render so that a crash in between keeps it. The PDF is archival (PDF/A) and, where the office's
+certificate is configured, signed (PAdES); otherwise it carries the printed-signature wording
+(art. 3 co. 2 d.lgs. 39/1993). Its fingerprint enters the register and the case's chain, and
+one delivery per addressee is queued (services/delivery.py).
 
 Each message is claimed, its notice rendered, and the document stored with the message marked
 done in one commit. A render (WeasyPrint) takes far longer than a transition, so on SQLite it
@@ -13,32 +23,79 @@ rendered. A render that raises is recorded on the message and retried by a later
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
 from documents.render import data_it, render_notice
+from machines.calendar import rome_date
+from services import protocol
 from services.applied import NOTICE_TOPIC
 from services.context import Context
 from services.errors import UnknownCase
+from services.letterheads import fallback_letterhead
+from services.procedure import IDENTITY_PARTIES, PARTIES, NoticeType
+from services.protocol import Numbering, Registration
 from services.records import DocumentRecord
+from services.settings import Settings
 from storage.database import is_postgresql
-from storage.models import Document, OutboxMessage
+from storage.models import (
+    CaseEvent,
+    Delivery,
+    DeliveryStatus,
+    Document,
+    Letterhead,
+    OutboxMessage,
+)
 from storage.repository import Repository
 from storage.unit_of_work import UnitOfWork
 
+if TYPE_CHECKING:  # pyHanko takes 0.4 s to import: only where a notice is signed
+    from documents.signing import Signer
+
 MAX_ATTEMPTS = 3
+DEFAULT_OFFICE_CODE = "UFFICIO"
+
+# The notices every kind may issue (the shared templates), for kinds whose procedure does not
+# declare them: addressed to the office that follows the case.
+SHARED_NOTICES = {
+    "notifica_cambio_stato": NoticeType(
+        "Comunicazione di variazione dello stato della pratica", ("office",)
+    ),
+    "avviso_scadenza": NoticeType("Avviso di prossima scadenza di un termine", ("office",)),
+}
 
 
 @dataclass(frozen=True)
 class Office:
-    """Who issues the notices, and where."""
+    """Who issues the notices of kinds that do not name their office, and where; `signer`
+    signs every notice (the office's certificate), if configured."""
 
     name: str
     place: str
+    signer: Signer | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Office:
+        signer = None
+        if settings.signing_key is not None and settings.signing_certificate is not None:
+            from documents.signing import OfficeCertificate, load_signer
+
+            passphrase = settings.signing_passphrase
+            signer = load_signer(
+                OfficeCertificate(
+                    key=settings.signing_key,
+                    certificate=settings.signing_certificate,
+                    chain=tuple(settings.signing_chain),
+                    passphrase=None if passphrase is None else passphrase.encode(),
+                )
+            )
+        return cls(settings.office_name, settings.office_place, signer)
 
 
 @dataclass(frozen=True)
@@ -46,6 +103,7 @@ class Rendered:
     reference: str
     template: str
     sha256: str
+    protocol: str = ""
 
 
 @dataclass
@@ -93,8 +151,8 @@ def document_for(ctx: Context, reference: str) -> list[DocumentRecord]:
 
 @dataclass(frozen=True)
 class _Claim:
-    """A pending message taken at `now`, with what its notice says (`context`), or why that
-    could not be read."""
+    """A pending message taken at `now`, with what its notice says (`context`) and how it is
+    registered (`numbering`), or why that could not be read."""
 
     outbox_id: int
     attempts: int
@@ -104,21 +162,23 @@ class _Claim:
     reference: str
     now: datetime
     context: dict[str, Any] | str
+    numbering: Numbering | None = None
+    letterhead: Letterhead | None = None
 
 
 def _next(ctx: Context, office: Office, after_id: int, report: NoticeReport) -> _Claim | None:
-    """Claim, render and store the first pending notice after `after_id`; None if none is
-    left."""
+    """Claim, number, render and store the first pending notice after `after_id`; None if
+    none is left."""
     if is_postgresql(ctx.db):
         with ctx.uow() as uow:
             claim = _claim(ctx, uow, office, after_id)
             if claim is not None:
-                _write(uow, claim, _render(ctx, claim), report)
+                _write(uow, claim, _issue(ctx, office, claim), report)
         return claim
     with ctx.read() as snapshot:
         claim = _claim(ctx, snapshot, office, after_id)
     if claim is not None:
-        outcome = _render(ctx, claim)
+        outcome = _issue(ctx, office, claim)
         with ctx.uow() as uow:
             _write(uow, claim, outcome, report)
     return claim
@@ -129,11 +189,7 @@ def _claim(ctx: Context, uow: UnitOfWork, office: Office, after_id: int) -> _Cla
     if message is None:
         return None
     now = ctx.clock.now()
-    try:
-        context: dict[str, Any] | str = _context(ctx, uow, message, office, now)
-    except Exception as error:
-        context = _reason(error)
-    return _Claim(
+    claim = _Claim(
         outbox_id=message.id,
         attempts=message.attempts,
         case_id=message.case_id,
@@ -141,24 +197,26 @@ def _claim(ctx: Context, uow: UnitOfWork, office: Office, after_id: int) -> _Cla
         template=str(message.payload.get("template")),
         reference=str(message.payload.get("reference", message.case_id)),
         now=now,
-        context=context,
+        context="",
     )
+    try:
+        context, numbering, letterhead = _context(ctx, uow, message, office, claim)
+    except Exception as error:
+        return replace(claim, context=_reason(error))
+    return replace(claim, context=context, numbering=numbering, letterhead=letterhead)
 
 
 def _context(
-    ctx: Context, uow: UnitOfWork, message: OutboxMessage, office: Office, now: datetime
-) -> dict[str, Any]:
-    """What the notice says. `office` signs it unless the case's kind names who does (a
-    placement's competent UIEPE)."""
+    ctx: Context, uow: UnitOfWork, message: OutboxMessage, office: Office, claim: _Claim
+) -> tuple[dict[str, Any], Numbering, Letterhead]:
+    """What the notice says, how it is registered, and whose letterhead it bears: the office
+    its kind names (`emittente`; `office` for kinds that name none)."""
     repo = uow.repo
     case = repo.case_by_id(message.case_id)
     event = repo.event(message.event_id)
     machine = ctx.machine(case.kind)
     context: dict[str, Any] = {
-        "ufficio": office.name,
-        "numero": f"{case.reference}/{message.id}",
-        "luogo_data": f"{office.place}, {data_it(now)}",
-        "emesso_il": now,
+        "emesso_il": claim.now,
         "reference": case.reference,
         "kind": machine.label(case.kind),
         "from_state": "—" if event.from_state is None else machine.label(event.from_state),
@@ -175,59 +233,168 @@ def _context(
     }
     kind_context = ctx.notice_context(case.kind)
     if kind_context is not None:
-        context.update(kind_context(uow, case, event, now))
-    return context
+        context.update(kind_context(uow, case, event, claim.now))
+    issuer = context.get("emittente") or {
+        "codice": DEFAULT_OFFICE_CODE,
+        "nome": office.name,
+        "sede": office.place,
+    }
+    code = str(issuer["codice"])
+    letterhead = uow.outgoing.letterhead(code) or fallback_letterhead(
+        code, str(issuer["nome"]), str(issuer["sede"])
+    )
+    notice = ctx.notice_type(case.kind, claim.template) or SHARED_NOTICES.get(claim.template)
+    if notice is None:
+        raise ValueError(f"notice {claim.template} declares no subject nor addressees")
+    addressees = _addressees(uow, notice, context.get("parti") or {"office": letterhead.name})
+    subject = f"{notice.subject} – pratica {case.reference}"
+    context.update(
+        intestazione={
+            "ministero": letterhead.ministry,
+            "dipartimento": letterhead.department,
+            "ufficio": letterhead.name,
+            "indirizzo": letterhead.address,
+            "telefono": letterhead.phone,
+            "pec": letterhead.pec,
+        },
+        destinatari=[
+            {"role": a["role"], "ruolo": PARTIES[a["role"]], "nome": a["nome"], "pec": a["pec"]}
+            for a in addressees
+        ],
+        oggetto=subject,
+        luogo_data=f"{letterhead.place}, {data_it(_act_day(message, event))}",
+        firma={
+            "qualifica": letterhead.signer_role,
+            "nome": letterhead.signer_name,
+            "digitale": office.signer is not None,
+        },
+    )
+    numbering = Numbering(
+        outbox_id=message.id,
+        case_id=case.id,
+        reference=case.reference,
+        template=claim.template,
+        office=code,
+        subject=subject,
+        addressees=tuple(addressees),
+    )
+    return context, numbering, letterhead
 
 
-def _render(ctx: Context, claim: _Claim) -> Document | str:
-    """The notice's document, or why it could not be rendered."""
-    if isinstance(claim.context, str):
-        return claim.context
+def _act_day(message: OutboxMessage, event: CaseEvent) -> date:
+    """The act's date: the day the event it records took effect in law, or the day its
+    message names (`dated`: a reminder is dated when it is due, not when its term started);
+    never the rendering time."""
+    dated = message.payload.get("dated")
+    if dated is None:
+        return rome_date(event.effective_at)
+    text = str(dated)
+    return date.fromisoformat(text) if len(text) == 10 else rome_date(datetime.fromisoformat(text))
+
+
+def _addressees(
+    uow: UnitOfWork, notice: NoticeType, parties: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The notice's addressees this case has, in the order its type gives, each with its
+    certified e-mail from the reference data (None where none is registered)."""
+    named = [(role, str(parties[role])) for role in notice.addressees if parties.get(role)]
+    if not named:
+        raise ValueError(f"notice {notice.subject!r}: none of {notice.addressees} in this case")
+    pecs = uow.outgoing.addressees([name for _, name in named])
+    return [{"role": role, "nome": name, "pec": pecs.get(name)} for role, name in named]
+
+
+def _issue(ctx: Context, office: Office, claim: _Claim) -> tuple[Document, Registration] | str:
+    """Number, render and sign the notice; its document and registration, or why it could
+    not be made."""
+    if isinstance(claim.context, str) or claim.numbering is None or claim.letterhead is None:
+        return str(claim.context)
     try:
-        rendered = render_notice(claim.template, claim.context, ctx.template_folders)
+        registration = protocol.register(ctx, claim.numbering, claim.now)
     except Exception as error:
         return _reason(error)
-    return Document(
+    context = {
+        **claim.context,
+        "emesso_il": registration.registered_at,
+        "protocollo": {
+            "numero": registration.label,
+            "registrato_il": registration.registered_at,
+        },
+    }
+    try:
+        rendered = render_notice(claim.template, context, ctx.template_folders)
+        pdf, signature = rendered.pdf, "printed"
+        if office.signer is not None:
+            from documents.signing import sign_pdf
+
+            pdf = sign_pdf(
+                pdf,
+                office.signer,
+                name=claim.letterhead.signer_name or claim.letterhead.name,
+                location=claim.letterhead.place,
+                reason=f"Prot. n. {registration.label}",
+                signed_at=registration.registered_at,
+            )
+            signature = "pades"
+    except Exception as error:
+        return _reason(error)
+    document = Document(
         outbox_id=claim.outbox_id,
         event_id=claim.event_id,
         case_id=claim.case_id,
         template=claim.template,
         html=rendered.html,
-        pdf=rendered.pdf,
-        sha256=rendered.sha256,
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
         rendered_at=claim.now,
+        signature=signature,
     )
+    return document, registration
 
 
 def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _write(uow: UnitOfWork, claim: _Claim, outcome: Document | str, report: NoticeReport) -> None:
-    """Store the document and close its message, or record the failed attempt."""
+def _write(
+    uow: UnitOfWork,
+    claim: _Claim,
+    outcome: tuple[Document, Registration] | str,
+    report: NoticeReport,
+) -> None:
+    """Store the document, seal its registration and queue its deliveries, closing its
+    message; or record the failed attempt (the last one annuls its registration)."""
     if isinstance(outcome, str):
         uow.rollback()  # on PostgreSQL, a statement that failed in the claim aborted it
         give_up = claim.attempts + 1 >= MAX_ATTEMPTS
         uow.repo.record_outbox_failure(claim.outbox_id, outcome, give_up, claim.now)
+        if give_up:
+            uow.outgoing.annul_entry(claim.outbox_id, outcome)
         uow.commit()
         report.failed += 1
         report.errors.append(f"outbox {claim.outbox_id} {claim.template}: {outcome}")
         return
-    stored = _store(uow.repo, outcome, claim.now)
+    document, registration = outcome
+    stored = _store(uow, claim, document, registration)
     uow.commit()
     if stored:
         report.rendered += 1
-        report.documents.append(Rendered(claim.reference, outcome.template, outcome.sha256))
+        report.documents.append(
+            Rendered(claim.reference, document.template, document.sha256, registration.label)
+        )
     else:
         report.already_rendered += 1
 
 
-def _store(repo: Repository, document: Document, now: datetime) -> bool:
-    """Insert the document and close its message; False if another renderer had stored one
-    first (it is kept, and the message only closed)."""
+def _store(uow: UnitOfWork, claim: _Claim, document: Document, registration: Registration) -> bool:
+    """Insert the document with its deliveries and close its message; False if another
+    renderer had stored one first (it is kept, and the message only closed)."""
+    repo: Repository = uow.repo
     savepoint = repo.session.begin_nested()
     try:
-        repo.add_document(document)
+        repo.add_document(
+            document, {"protocol": registration.label, "signature": document.signature}
+        )
         savepoint.commit()
         stored = True
     except IntegrityError:
@@ -235,5 +402,31 @@ def _store(repo: Repository, document: Document, now: datetime) -> bool:
         if repo.document_of_outbox(document.outbox_id) is None:
             raise
         stored = False
-    repo.mark_outbox_done(document.outbox_id, now)
+    if stored:
+        uow.outgoing.seal_entry(document.outbox_id, document.sha256)
+        assert claim.numbering is not None
+        for index, addressee in enumerate(claim.numbering.addressees, start=1):
+            repo.session.add(
+                Delivery(
+                    document_id=document.id,
+                    case_id=document.case_id,
+                    role=addressee["role"],
+                    addressee=addressee["nome"],
+                    address=addressee["pec"],
+                    identity_annex=addressee["role"] in IDENTITY_PARTIES,
+                    status=DeliveryStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=claim.now,
+                    message_id=_message_id(registration, index),
+                    created_at=claim.now,
+                )
+            )
+    repo.mark_outbox_done(document.outbox_id, claim.now)
     return stored
+
+
+def _message_id(registration: Registration, index: int) -> str:
+    """The Message-ID of the notice's message to its `index`-th addressee: the same on every
+    attempt, so that a receipt names the message it answers."""
+    office = re.sub(r"[^A-Za-z0-9.-]", "-", registration.office)
+    return f"<prot.{office}.{registration.year}.{registration.number:07d}.{index}@misure>"

@@ -25,7 +25,40 @@ if TYPE_CHECKING:
     from storage.unit_of_work import UnitOfWork
 
 NoticeContext = Callable[["UnitOfWork", "Case", "CaseEvent", "datetime"], dict[str, Any]]
-"""What the notices of a kind need beyond the case and its event (who signs them, the place)."""
+"""What the notices of a kind need beyond the case and its event: `emittente` (the issuing
+office: {"codice", "nome", "sede"}, whose letterhead and signatory the reference data give),
+`parti` (role -> the name of that party in this case, None where it has none yet) and what its
+templates print."""
+
+PARTIES: Mapping[str, str] = {
+    "court": "Autorità giudiziaria",
+    "prison": "Direzione dell'istituto penitenziario",
+    "facility": "Struttura residenziale",
+    "office": "Ufficio di esecuzione penale esterna",
+    "directorate": "Direzione generale per la giustizia di comunità",
+    "host_entity": "Ente ospitante",
+}
+"""The parties a notice may be addressed to (Italian names); each is reached at the certified
+e-mail the reference data give for its name."""
+
+IDENTITY_PARTIES = frozenset({"court", "prison"})
+"""The parties entitled to the person's identity: their messages carry the identification
+annex (art. 15 D.M. 128/2025: the notice's body names only the pseudonymous reference)."""
+
+
+@dataclass(frozen=True)
+class NoticeType:
+    """What a notice is, for the protocol register and its delivery: its subject line
+    (Italian; the case's reference is added) and the parties it is addressed to, in order
+    (keys of `PARTIES`; a party the case has not got yet is left out)."""
+
+    subject: str
+    addressees: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = [role for role in self.addressees if role not in PARTIES]
+        if unknown or not self.addressees:
+            raise ValueError(f"notice {self.subject!r}: addressees {unknown or '()'} unknown")
 
 
 @dataclass(frozen=True)
@@ -49,6 +82,8 @@ class Procedure:
     - `facts`: kind -> what its guards may read beyond the case row; `summaries`: kind -> what
       a clerk reads of a case (`case show`);
     - `notice_context`: kind -> the data its notices need; `templates`: their folder;
+      `notices`: template -> its subject and addressees (every template its machines or
+      services put in the outbox);
     - `signals`: topic -> what serves it at once;
     - `announces`: the topics its effects announce on (`Applied.announce`), in the transaction
       of the change; `reactions`: topic -> what it does when any procedure announces on it, in
@@ -71,6 +106,7 @@ class Procedure:
     summaries: Mapping[str, Summary] = field(default_factory=dict)
     notice_context: Mapping[str, NoticeContext] = field(default_factory=dict)
     templates: Path | None = None
+    notices: Mapping[str, NoticeType] = field(default_factory=dict)
     signals: Mapping[str, SignalHandler] = field(default_factory=dict)
     announces: tuple[str, ...] = ()
     reactions: Mapping[str, Reaction] = field(default_factory=dict)

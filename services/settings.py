@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -27,7 +28,19 @@ class Settings(BaseSettings):
     default var/register, relative to the working directory). `MISURE_VISIT_EVERY_DAYS`: the
     days between two supervision visits to a facility on the register, as the Head of
     Department's guidelines set them (art. 10 co. 2 D.M. 128/2025; default 90): a facility
-    not visited for longer is an incident on the register's dashboard."""
+    not visited for longer is an incident on the register's dashboard.
+
+    Notices: `MISURE_SIGNING_KEY`, `MISURE_SIGNING_CERTIFICATE` (PEM files; optional
+    `MISURE_SIGNING_CHAIN`, a JSON list of PEM files, and `MISURE_SIGNING_PASSPHRASE`): the
+    office's certificate, with which notices are signed (PAdES); without them a notice carries
+    the printed-signature wording (art. 3 co. 2 d.lgs. 39/1993). `MISURE_SMTP_HOST` (with
+    `_PORT`, `_SECURITY` "ssl", "starttls" or "none", `_USER`, `_PASSWORD`): the certified-mail
+    provider's server through which notices are sent; without it the messages are written as
+    `.eml` files into `MISURE_OUTBOX_DIR` (default var/outbox). `MISURE_PROTOCOL_DIR`: where
+    the daily outgoing protocol registers are written (default var/protocol).
+    `MISURE_DELIVERY_ATTEMPTS` (default 5) and `MISURE_DELIVERY_BACKOFF_SECONDS` (default 60,
+    doubled at each retry): how often a refused message is tried again before it is an
+    incident."""
 
     model_config = SettingsConfigDict(env_prefix="MISURE_", toml_file=CONFIG)
 
@@ -39,6 +52,19 @@ class Settings(BaseSettings):
     seals_dir: Path = Path("var/seals")
     register_dir: Path = Path("var/register")
     visit_every_days: int = Field(default=90, ge=1, le=3660)
+    signing_key: Path | None = None
+    signing_certificate: Path | None = None
+    signing_chain: list[Path] = Field(default_factory=list)
+    signing_passphrase: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=465, ge=1, le=65535)
+    smtp_security: Literal["ssl", "starttls", "none"] = "ssl"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    outbox_dir: Path = Path("var/outbox")
+    protocol_dir: Path = Path("var/protocol")
+    delivery_attempts: int = Field(default=5, ge=1, le=20)
+    delivery_backoff_seconds: int = Field(default=60, ge=1, le=86400)
 
     @classmethod
     def settings_customise_sources(

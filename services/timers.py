@@ -319,6 +319,7 @@ def _reminder_notice(machine: CaseMachine, timer: DueTimer) -> NewOutbox:
             "last_day": last_day.isoformat(),
             "days": reminder.days,
             "legal_basis": timer.legal_basis,
+            "dated": timer.due_at.isoformat(),  # the act is dated when the reminder is due
         },
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -216,6 +217,9 @@ class Document(Base):
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How it is signed: "pades" (digitally, with the office's certificate), "printed" (the
+    # printed-signature wording, art. 3 co. 2 d.lgs. 39/1993), "none" (before issue 15).
+    signature: Mapped[str] = mapped_column(String(12), server_default="none")
 
 
 class AuditSeal(Base):
@@ -280,3 +284,136 @@ class ApiRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("token_id", "idempotency_key", name="uq_api_requests_key"),)
+
+
+# Outgoing notices: letterheads, addressees, the protocol register, deliveries -------------------
+
+
+class Letterhead(Base):
+    """An issuing office's letterhead and signatory (reference data): the heading, the
+    office's address and certified e-mail (PEC), who signs and where."""
+
+    __tablename__ = "letterheads"
+
+    office: Mapped[str] = mapped_column(String(40), primary_key=True)  # the office's code
+    ministry: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    pec: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_role: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(80))  # where its acts are signed
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Addressee(Base):
+    """Where a party the notices name (a court, a prison, a facility, an office) receives
+    them: its certified e-mail (reference data, by the party's name)."""
+
+    __tablename__ = "addressees"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pec: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProtocolCounter(Base):
+    """The last number given by an office's outgoing protocol register in a year."""
+
+    __tablename__ = "protocol_counters"
+
+    office: Mapped[str] = mapped_column(String(40), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class ProtocolStatus(StrEnum):
+    REGISTERED = "registered"  # numbered; `sha256` once its document is stored
+    ANNULLED = "annulled"  # its document could not be made: the number stays, marked
+
+
+class ProtocolEntry(Base):
+    """A registration in an office's outgoing protocol register (artt. 53-57 D.P.R. 445/2000):
+    number (gap-free per office and year, never reused), date and time, subject, addressees
+    and the fingerprint of the document. One per notice (`outbox_id`): a notice numbered and
+    not yet rendered keeps its number when it is rendered again."""
+
+    __tablename__ = "protocol_entries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    office: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outbox_id: Mapped[int] = mapped_column(Id, unique=True)  # no foreign key: see services
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    template: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(Text)
+    addressees: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default=ProtocolStatus.REGISTERED)
+    annulled_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("office", "year", "number", name="uq_protocol_entries_number"),
+        Index("ix_protocol_entries_registered", "office", "registered_at"),
+    )
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # to send (again) at `next_attempt_at`
+    SENDING = "sending"  # handed to the transport: its outcome is not recorded yet
+    SENT = "sent"  # accepted by the mail server
+    FAILED = "failed"  # refused after every retry, or no address: an incident
+    UNCERTAIN = "uncertain"  # a crash while sending: never sent again blindly, an incident
+
+
+class Delivery(Base):
+    """One message of a notice to one addressee: its attempts and outcome."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    addressee: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(200))  # its PEC, if known
+    identity_annex: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("document_id", "role", "addressee", name="uq_deliveries_addressee"),
+        Index(
+            "ix_deliveries_pending",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class Identity(Base):
+    """Protected data: who the pseudonymous case is. Read only to make the identification
+    annex for the addressees entitled to it (the court, the prison); never in events, logs,
+    notices' bodies or artifacts (art. 15 D.M. 128/2025)."""
+
+    __tablename__ = "identities"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    surname: Mapped[str] = mapped_column(String(120))
+    given_names: Mapped[str] = mapped_column(String(120))
+    born_on: Mapped[date] = mapped_column(Date)
+    born_in: Mapped[str] = mapped_column(String(120))
+    tax_code: Mapped[str | None] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -802,36 +802,59 @@ class Repository:
     def case_by_id(self, case_id: int) -> Case:
         return self.session.get_one(Case, case_id)
 
-    def add_document(self, document: Document) -> None:
+    def add_document(self, document: Document, issued: Mapping[str, Any]) -> None:
         """Insert a rendered document and put it in its case's chain: an event, dated when it
-        was rendered, that changes nothing else (its terms run on) and carries the SHA-256 of
-        its PDF and HTML. `IntegrityError` if its outbox message already has one. The case is
-        locked first on PostgreSQL, so that no decision moves it in between."""
+        was rendered, that changes nothing else and carries the SHA-256 of its PDF and HTML,
+        and what `issued` says of it (its protocol registration, its signature).
+        `IntegrityError` if its outbox message already has one."""
         self.session.add(document)
         self.session.flush()
-        query = select(CASES.c.state, CASES.c.version).where(CASES.c.id == document.case_id)
+        payload = chain.document_payload(
+            document.id, document.template, document.sha256, chain.digest(document.html)
+        )
+        self.record_on_case(
+            document.case_id,
+            chain.DOCUMENT_TRIGGER,
+            chain.DOCUMENT_ACTOR,
+            {**payload, **issued},
+            chain.document_basis(document.template),
+            document.rendered_at,
+        )
+
+    def record_on_case(
+        self,
+        case_id: int,
+        trigger: str,
+        actor: str,
+        payload: dict[str, Any],
+        legal_basis: str,
+        at: datetime,
+    ) -> None:
+        """Put what happened to a case without moving it (a document issued, a message
+        delivered) in its chain: an event whose state before and after is the same; its terms
+        run on. The case is locked first on PostgreSQL, so that no decision moves it in
+        between."""
+        query = select(CASES.c.state, CASES.c.version).where(CASES.c.id == case_id)
         if self.postgresql:
             query = query.with_for_update()
         state, version = self.session.execute(query).one()
         running = self.session.scalars(
             select(TIMERS.c.name).where(
-                TIMERS.c.case_id == document.case_id, TIMERS.c.status == TimerStatus.PENDING
+                TIMERS.c.case_id == case_id, TIMERS.c.status == TimerStatus.PENDING
             )
         ).all()
         change = Change(
-            trigger=chain.DOCUMENT_TRIGGER,
+            trigger=trigger,
             from_state=state,
             to_state=state,
-            actor=chain.DOCUMENT_ACTOR,
-            payload=chain.document_payload(
-                document.id, document.template, document.sha256, chain.digest(document.html)
-            ),
-            legal_basis=chain.document_basis(document.template),
+            actor=actor,
+            payload=payload,
+            legal_basis=legal_basis,
             idempotency_key=None,
-            at=document.rendered_at,
+            at=at,
             keep_timers=tuple(running),
         )
-        self.write_transition(document.case_id, version, change)
+        self.write_transition(case_id, version, change)
 
     def document_of_outbox(self, outbox_id: int) -> Document | None:
         return self.session.scalars(

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import is_postgresql, make_session_factory, readonly, writer_lock
+from storage.outgoing import OutgoingRepository
 from storage.registry import RegistryRepository
 from storage.repository import Repository
 
@@ -42,6 +43,10 @@ class UnitOfWork:
     @property
     def repo(self) -> Repository:
         return Repository(self.session, self.postgresql)
+
+    @property
+    def outgoing(self) -> OutgoingRepository:
+        return OutgoingRepository(self.session, self.postgresql)
 
     @property
     def registry(self) -> RegistryRepository:

@@ -341,7 +341,7 @@ MACHINE = CaseMachine(
             S.GRANTED,
             f"art. 12 co. 7-8 {DM}",
             guards=DECISION_GUARDS,
-            notices=("notifica_cambio_stato",),
+            notices=("concessione_misura",),
             records=("decided_on", "file_number", "measure_start"),
             schema=Grant,
         ),

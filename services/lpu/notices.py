@@ -3,12 +3,27 @@ counterparty, province, validity, activities, capacity); for a placement, the de
 and the law that imposes it, offence, activities, days and time slots), the sentence, the hours
 and the final report; no person.
 
+Who issues them (`emittente`): the UEPE that follows the work, an office of the Administration
+whose letterhead and certificate the notices bear. The entity is the author of the declaration
+of availability, of the final report and of a breach report (seed 003, points 2-4), which the
+UEPE transmits; it is the UEPE that verifies the work is done (seed 003: "l'UEPE ne verifica
+l'effettivo svolgimento"; art. 141-ter disp. att. c.p.p. for probation). The data name no UEPE:
+for the LPU part of a probation it is the probation's (its `uepe`); otherwise the UEPE of the
+province where the work is done (the convention's province), named "UEPE di <provincia>", its
+code derived from that name (`office_code`: the same rule as probation's, so that one UEPE keeps
+one protocol register). The parties (`parti`): the court that decides (for a convention: the
+tribunal whose President signed it by delegation), the host entity, the UEPE and the
+Directorate-general (for a convention signed with the Ministry).
+
 A private field (a breach's description, the final report's note: `case.data["private"]`) may
 appear in a notice, which is a document for the authority; never in an event's payload nor in a
 log (the engine keeps it out of both)."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +33,7 @@ from typing import Any
 import documents
 from machines.lpu import forms
 from machines.lpu.placement import FORMS, LpuPlacement, breach_addressee, breach_article
+from services.procedure import PARTIES
 from storage.lpu.repository import LpuRepository
 from storage.models import Case, CaseEvent
 from storage.unit_of_work import UnitOfWork
@@ -25,6 +41,52 @@ from storage.unit_of_work import UnitOfWork
 TEMPLATES = Path(documents.__file__).parent / "templates" / "lpu"
 WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
 CENT = Decimal("0.01")
+PARTY_ROLES = ("court", "host_entity", "office", "directorate")
+"""The parties an LPU case may have (`parti`): the notices' addressees are among them."""
+UEPE = "Ufficio di esecuzione penale esterna"
+CODE_LENGTH = 40  # an office's code, as the protocol register keeps it
+_PLACE = re.compile(
+    r"(?:\bU(?:I)?EPE|esterna)\s+(?:(?:di|del|della|dello|per\s+il|per\s+la)\s+|"
+    r"(?:dell|per\s+l)['’]\s*)(?P<place>.+)$",
+    re.IGNORECASE,
+)
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z0-9]+", "-", ascii_text.upper()).strip("-")
+
+
+def office_code(name: str) -> str:
+    """A stable code for an office the data know only by name, for its letterhead and its
+    protocol register: "UEPE di Torino" -> "UEPE-TORINO" (an interdistrict office "UIEPE-..."),
+    any other name its upper-case slug; cut to 40 characters with a digest of the name."""
+    found = _PLACE.search(name)
+    if found is None:
+        code = _slug(name) or "UEPE"
+    else:
+        interdistrict = "UIEPE" in name.upper() or "INTERDISTRETTUALE" in name.upper()
+        code = f"{'UIEPE' if interdistrict else 'UEPE'}-{_slug(found['place'])}"
+    if len(code) <= CODE_LENGTH:
+        return code
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8].upper()
+    return f"{code[: CODE_LENGTH - 9].rstrip('-')}-{digest}"
+
+
+def office_place(name: str) -> str:
+    """Where an office known by name signs: the place its name gives ("UEPE di Torino" ->
+    "Torino"), else "" (where the office's settings say)."""
+    found = _PLACE.search(name)
+    return "" if found is None else found["place"].strip()
+
+
+def issuer(uepe: str | None, province: str | None) -> dict[str, str]:
+    """The UEPE that issues an LPU notice: the one named (a probation's), else the one of the
+    province where the work is done."""
+    if not uepe and not province:  # no convention found: the office that runs the system
+        return {"codice": "UEPE", "nome": UEPE, "sede": ""}
+    name = uepe or f"UEPE di {province}"
+    return {"codice": office_code(name), "nome": name, "sede": office_place(name)}
 
 
 def hours_it(value: Decimal | int | str | None) -> str | None:
@@ -78,10 +140,22 @@ def placement_context(
     left = None if owed is None else max(Decimal(str(owed)) - credited, Decimal(0))
     private = data.get("private", {})
     form = data.get("form")
+    entity = None if convention is None else convention.data.get("entity")
+    province = None if convention is None else convention.data.get("province")
+    linked = data.get("probation")
+    probation = None if not linked else uow.repo.case_by_reference(str(linked))
+    office = issuer(None if probation is None else probation.data.get("uepe"), province)
     return {
+        "emittente": office,
+        "parti": {
+            "court": data.get("court"),
+            "host_entity": entity,
+            "office": office["nome"],
+            "directorate": PARTIES["directorate"],
+        },
         "lavoro": {
             "convenzione": data.get("convention"),
-            "ente": None if convention is None else convention.data.get("entity"),
+            "ente": entity,
             "forma": form,
             "forma_nome": form_name(form, data.get("declared_on")),
             "legge": form_law(form),
@@ -114,15 +188,27 @@ def placement_context(
             "regolare": event.payload.get("regular"),
             "relazione_in_ritardo": event.from_state == LpuPlacement.REPORT_OVERDUE.value,
             "nota": private.get("report", {}).get("note"),
-        }
+        },
     }
 
 
 def convention_context(
     uow: UnitOfWork, case: Case, event: CaseEvent, now: datetime
 ) -> dict[str, Any]:
+    """A convention's notices: the convention as drafted; issued by the UEPE of its province,
+    to the entity and to whoever signed it for the Ministry (the tribunal's President by
+    delegation, else the Directorate-general)."""
     data = case.data
+    office = issuer(None, data.get("province"))
+    delegated = data.get("counterparty") == "tribunal_president"
     return {
+        "emittente": office,
+        "parti": {
+            "court": data.get("tribunal") if delegated else None,
+            "host_entity": data.get("entity"),
+            "office": office["nome"],
+            "directorate": None if delegated else PARTIES["directorate"],
+        },
         "convenzione": {
             "ente": data.get("entity"),
             "controparte": data.get("counterparty"),
@@ -132,5 +218,5 @@ def convention_context(
             "al": data.get("valid_until"),
             "attivita": list(data.get("activities", [])),
             "capienza": data.get("capacity"),
-        }
+        },
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 from machines.lpu.convention import MACHINE as CONVENTION
 from machines.lpu.placement import MACHINE as PLACEMENT
 from services.lpu import actors, effects, facts, notices
-from services.procedure import Procedure
+from services.procedure import NoticeType, Procedure
 
 PROCEDURE = Procedure(
     name="lpu",
@@ -32,6 +32,42 @@ PROCEDURE = Procedure(
         PLACEMENT.kind: notices.placement_context,
     },
     templates=notices.TEMPLATES,
+    # Issued by the UEPE that follows the work (services/lpu/notices.py); what the entity
+    # writes (declaration, final report, breach report: seed 003) it transmits to the court.
+    notices={
+        "dichiarazione_disponibilita": NoticeType(
+            "Trasmissione della dichiarazione di disponibilità dell'ente ad accogliere la "
+            "persona nel lavoro di pubblica utilità (art. 54 d.lgs. 274/2000; art. 2 "
+            "D.M. 26 marzo 2001)",
+            ("court", "host_entity"),
+        ),
+        "relazione_conclusiva": NoticeType(
+            "Trasmissione della relazione conclusiva dell'ente sul lavoro di pubblica utilità",
+            ("court",),
+        ),
+        "segnalazione_violazione": NoticeType(
+            "Segnalazione di violazione degli obblighi del lavoro di pubblica utilità",
+            ("court",),
+        ),
+        "revoca": NoticeType(
+            "Comunicazione della revoca del lavoro di pubblica utilità e della chiusura del "
+            "registro delle presenze",
+            ("host_entity",),
+        ),
+        "promemoria_relazione_conclusiva": NoticeType(
+            "Promemoria per la relazione conclusiva sul lavoro di pubblica utilità",
+            ("host_entity",),
+        ),
+        "sollecito_relazione_conclusiva": NoticeType(
+            "Sollecito della relazione conclusiva sul lavoro di pubblica utilità",
+            ("host_entity",),
+        ),
+        "avviso_rinnovo_convenzione": NoticeType(
+            "Avviso di prossima scadenza della convenzione per il lavoro di pubblica utilità "
+            "(art. 54 co. 6 d.lgs. 274/2000; art. 2 D.M. 26 marzo 2001)",
+            ("host_entity", "court", "directorate"),
+        ),
+    },
     announces=(effects.COMMUNITY_WORK_DAY,),
     reactions=effects.REACTIONS,
     tables=("storage.lpu.models",),

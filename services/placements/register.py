@@ -82,6 +82,7 @@ def _cancelled(
                         "facility": facility.code,
                         "place": reservation.place,
                         "on": on.isoformat(),
+                        "dated": on.isoformat(),  # the act is dated on the cancellation
                     },
                 ),
                 applied.at,

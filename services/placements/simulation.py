@@ -9,7 +9,10 @@ workload that shows the system holds a national year; never run it on a live dat
 from __future__ import annotations
 
 import random
+import re
 import time
+import tomllib
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,11 +20,14 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from machines.calendar import ROME, rome_date
 from machines.placements import EQUIPE_PARAMETERS, REQUIREMENTS
-from services import engine, schema, timers
+from services import engine, letterheads, schema, timers
 from services.clock import FixedClock
 from services.context import Context
 from services.errors import DomainError, InvalidInput
@@ -29,7 +35,9 @@ from services.placements import actors as placements
 from services.placements import budget, reallocation, reference
 from services.placements.actors import Outcome
 from services.placements.procedure import MODULES
+from services.procedure import PARTIES
 from storage.database import make_engine
+from storage.placements.models import Prison
 from storage.placements.repository import PlacementRepository
 
 # Eleven fictional UIEPEs with detainee counts in the proportions of the Italian territories.
@@ -179,11 +187,20 @@ def simulate_year(
     )
 
 
-def load_demo(ctx: Context, clock: FixedClock, today: date, seed: int = 1) -> YearReport:
-    """A realistic demo ending yesterday: 90 days of applications at the national yearly pace,
-    so that cases are at every stage, some UIEPEs have queues and some attestations are about
-    to lapse. Fictional data only."""
-    return simulate(ctx, clock, today - timedelta(days=90), today - timedelta(days=1), 800, seed)
+def load_demo(
+    ctx: Context,
+    clock: FixedClock,
+    today: date,
+    seed: int = 1,
+    applications: int = 800,
+    days: int = 90,
+) -> YearReport:
+    """A realistic demo ending yesterday: `days` (90) days of applications at the national
+    yearly pace, so that cases are at every stage, some UIEPEs have queues and some
+    attestations are about to lapse. Fictional data only."""
+    return simulate(
+        ctx, clock, today - timedelta(days=days), today - timedelta(days=1), applications, seed
+    )
 
 
 def simulate_on(
@@ -206,17 +223,79 @@ def simulate_on(
         ctx.db.dispose()
 
 
-def demo(ctx: Context) -> str:
+def demo(ctx: Context, applications: int = 800, days: int = 90) -> str:
     """The procedure's demo for `misure stack` (an empty database): `load_demo` up to the
-    context's day; what it loaded, in one line."""
+    context's day, then the letterheads and PEC addresses its notices need
+    (`load_demo_reference`); what it loaded, in one line. `applications` and `days` make a
+    smaller demo (tests)."""
     clock = ctx.clock
     if not isinstance(clock, FixedClock):
         raise TypeError("the demo moves the clock: give the context a FixedClock")
-    report = load_demo(ctx, clock, rome_date(clock.now()))
+    report = load_demo(ctx, clock, rome_date(clock.now()), applications=applications, days=days)
+    letterheads_, addressees_ = load_demo_reference(ctx)
     return (
-        f"attestazioni: 90 giorni di istanze fittizie per undici UIEPE in {report.seconds} s: "
-        f"{report.states}"
+        f"attestazioni: {days} giorni di istanze fittizie per {len(OFFICES)} UIEPE in "
+        f"{report.seconds} s: {report.states}; carta intestata di {letterheads_} uffici, "
+        f"PEC di {addressees_} destinatari"
     )
+
+
+DEMO_REFERENCE = Path(__file__).with_name("demo_reference.toml")
+
+
+def load_demo_reference(ctx: Context, path: Path = DEMO_REFERENCE) -> tuple[int, int]:
+    """What the demo's notices need to be full acts, built from the rows the demo created and
+    completed by the fictional data of `path`: each UIEPE's letterhead and signatory, the PEC
+    of each party its cases have (the UIEPE, the court of its city the applications are
+    filed before, its prisons, the facilities and their operators, the Directorate-general).
+    A letterhead or an address already registered is kept (a demo never overwrites reference
+    data). How many letterheads and addressees it added."""
+    fixed = tomllib.loads(path.read_text(encoding="utf-8"))
+    ministry, operators = fixed["ministry_domain"], fixed["operator_domain"]
+    known_heads = {head.office for head in letterheads.letterheads(ctx)}
+    known = letterheads.addressees(ctx)
+    heads: list[dict[str, Any]] = []
+    pecs: dict[str, str] = {PARTIES["directorate"]: fixed["directorate"]["pec"]}
+    with ctx.read() as uow:
+        repo = PlacementRepository.of(uow)
+        for office in repo.offices():
+            seat = {**fixed["default_office"], **fixed["offices"].get(office.place, {})}
+            pec = f"{fixed['office_prefix']}.{_mailbox(office.place)}@{ministry}"
+            heads.append(
+                {
+                    "office": office.code,
+                    "name": office.name,
+                    "address": f"{seat['street']}, {seat['postcode']} {office.place}",
+                    "pec": pec,
+                    "phone": seat["phone"],
+                    "signer_name": seat["signer_name"],
+                    "signer_role": seat["signer_role"],
+                    "place": office.place,
+                }
+            )
+            pecs[office.name] = pec
+            court = f"{fixed['court_prefix']}.{_mailbox(office.place)}@{ministry}"
+            pecs[COURT.format(office.place)] = court
+        for prison in repo.session.scalars(select(Prison).order_by(Prison.code)):
+            pecs[prison.name] = f"{_mailbox(prison.name)}@{ministry}"
+        for facility in repo.facilities():
+            # The operator receives the acts addressed to its facility.
+            pec = f"{_mailbox(facility.operator)}@{operators}"
+            pecs.setdefault(facility.operator, pec)
+            pecs.setdefault(facility.name, pec)
+    added_heads = [head for head in heads if head["office"] not in known_heads]
+    for head in added_heads:
+        letterheads.set_letterhead(ctx, head)
+    added = {name: pec for name, pec in pecs.items() if name not in known}
+    for name, pec in added.items():
+        letterheads.set_addressee(ctx, name, pec)
+    return len(added_heads), len(added)
+
+
+def _mailbox(name: str) -> str:
+    """`name` as the local part of a PEC address: ASCII, lower case, words joined by dots."""
+    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return ".".join(re.findall(r"[a-z0-9]+", ascii_.lower()))
 
 
 def simulate(

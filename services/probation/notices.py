@@ -11,10 +11,19 @@ second revocation hearing) still tells its own event. The programme's details ar
 (`case.data["private"]`, by trigger): they may appear in a notice, which is a document for the
 authority, never in an event's payload nor in a log (the engine keeps them out of both), and
 only the details of the version the notice tells (their digest on that version's event matches).
-The withdrawal's reason is never read here."""
+The withdrawal's reason is never read here.
+
+The UEPE the request names issues every notice (`emittente`: it runs the inquiry, the programme
+and the reports, art. 464-bis co. 4 c.p.p. and art. 141-ter disp. att. c.p.p.); the data know it
+by name only, so its code is derived from that name (`office_code`: "UEPE di Torino" ->
+"UEPE-TORINO"). The parties (`parti`): the court, the UEPE, the host entity of the LPU part as
+the programme in force names it, the Directorate-general."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -32,6 +41,7 @@ from machines.probation.machine import (
 )
 from services.engine import private_digest
 from services.probation.facts import days_served
+from services.procedure import PARTIES
 from storage.models import Case, CaseEvent
 from storage.probation.models import ProgrammeVersion
 from storage.probation.repository import ProbationRepository
@@ -40,6 +50,47 @@ from storage.unit_of_work import UnitOfWork
 TEMPLATES = Path(documents.__file__).parent / "templates" / "probation"
 CENT = Decimal("0.01")
 AUTHORS = {"uepe": "UEPE", "judge": "giudice"}
+PARTY_ROLES = ("court", "office", "host_entity", "directorate")
+"""The parties a probation has (`parti`): the notices' addressees are among them."""
+CODE_LENGTH = 40  # an office's code, as the protocol register keeps it
+_PLACE = re.compile(
+    r"(?:\bU(?:I)?EPE|esterna)\s+(?:(?:di|del|della|dello|per\s+il|per\s+la)\s+|"
+    r"(?:dell|per\s+l)['’]\s*)(?P<place>.+)$",
+    re.IGNORECASE,
+)
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z0-9]+", "-", ascii_text.upper()).strip("-")
+
+
+def office_code(name: str) -> str:
+    """A stable code for an office the data know only by name, for its letterhead and its
+    protocol register: "UEPE di Torino" -> "UEPE-TORINO" (an interdistrict office "UIEPE-..."),
+    any other name its upper-case slug; cut to 40 characters with a digest of the name. The
+    same rule as community work's (services/lpu/notices.py): one UEPE, one register."""
+    found = _PLACE.search(name)
+    if found is None:
+        code = _slug(name) or "UEPE"
+    else:
+        interdistrict = "UIEPE" in name.upper() or "INTERDISTRETTUALE" in name.upper()
+        code = f"{'UIEPE' if interdistrict else 'UEPE'}-{_slug(found['place'])}"
+    if len(code) <= CODE_LENGTH:
+        return code
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8].upper()
+    return f"{code[: CODE_LENGTH - 9].rstrip('-')}-{digest}"
+
+
+def issuer(uepe: str) -> dict[str, str]:
+    """The UEPE named by the request, as the notices' issuer; it signs where its name says
+    ("UEPE di Torino": Torino), else where the office's settings say."""
+    found = _PLACE.search(uepe)
+    return {
+        "codice": office_code(uepe),
+        "nome": uepe,
+        "sede": "" if found is None else found["place"].strip(),
+    }
 
 
 def hours_it(value: Decimal | int | str | None) -> str | None:
@@ -204,9 +255,10 @@ def _served(values: Mapping[str, Any], to_state: str) -> dict[str, Any]:
 def probation_context(
     uow: UnitOfWork, case: Case, event: CaseEvent, now: datetime
 ) -> dict[str, Any]:
-    """A probation's notices (`prova`): the court, the UEPE, the offence, the programme, the
-    order and the period, the reports, the revocation, the outcome; the person only as the
-    case's reference."""
+    """A probation's notices: `emittente` (the UEPE), `parti` (the court, the UEPE, the LPU
+    part's host entity, the Directorate-general) and `prova`: the court, the UEPE, the offence,
+    the programme, the order and the period, the reports, the revocation, the outcome; the
+    person only as the case's reference."""
     data = case.data
     said = {key: value for key, value in event.payload.items() if key != "private"}
     values = {**data, **said}  # what the event said, over what the case keeps
@@ -223,7 +275,16 @@ def probation_context(
     sent = {} if sending is None else sending.payload
     hearing = _day(data.get("hearing_on"))
     rules = law.rules_on(requested) if requested is not None else law.latest_rules()
+    programme = _programme(uow, probation.programmes(case.id), event, data)
+    uepe = str(data.get("uepe") or "")
     return {
+        "emittente": issuer(uepe),
+        "parti": {
+            "court": data.get("court"),
+            "office": uepe or None,
+            "host_entity": None if programme is None else programme["ente_lpu"],
+            "directorate": PARTIES["directorate"],
+        },
         "prova": {
             "uepe": data.get("uepe"),
             "giudice": data.get("court"),
@@ -235,7 +296,7 @@ def probation_context(
             "indagine_dal": data.get("started_on"),
             "connessa_a": list(data.get("connected_to") or []),
             "motivo_connessione": data.get("override_ground"),
-            "programma": _programme(uow, probation.programmes(case.id), event, data),
+            "programma": programme,
             "trasmesso_il": sent.get("sent_on", data.get("sent_on")),
             "consenso": sent.get("consent") is True,
             "adesione_ente": sent.get("entity_adherence") is True,
@@ -266,5 +327,5 @@ def probation_context(
             "deciso_il": said.get("decided_on"),
             "esito_positivo": event.to_state == Probation.EXTINGUISHED.value,
             "scontati": _served(values, event.to_state),
-        }
+        },
     }

@@ -1,6 +1,8 @@
 """What the register's notices need beyond the case and its event: the Directorate-general for
-community justice signs them (D.M. 128/2025 art. 2 co. 1 d, arts. 3-5), dated the day the act
-took effect (the event's `effective_at`, not the day the notice happens to be rendered).
+community justice keeps the register and issues its acts (`emittente`: D.M. 128/2025 art. 2
+co. 1 d, arts. 3-5, 10), addressed to the operator at its facility (`parti`); the shared
+renderer dates them the day the act took effect (the event's `effective_at`, not the day the
+notice happens to be rendered).
 
 Every notice names the facility (`struttura`: the register's entry). A facility case's notices
 add what its application went through (`preavviso`, `parere_dap`) and a prescription's terms
@@ -17,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import documents
-from documents.render import data_it
 from machines.calendar import rome_date
 from machines.register import CAUSES, Cancellation, Facility
 from machines.register.requirements import OPERATOR_TYPES, SERVICES
+from services.procedure import PARTIES
 from storage.models import Case, CaseEvent
 from storage.register.repository import RegisterRepository
 from storage.unit_of_work import UnitOfWork
@@ -31,6 +33,15 @@ DIRECTORATE = (
     "Direzione generale per la giustizia di comunità"
 )
 DIRECTORATE_PLACE = "Roma"
+# The issuer of the register's acts, as its letterhead is known (D.M. 128/2025 art. 2 co. 1 d).
+ISSUER = {
+    "codice": "DGGC",
+    "nome": "Direzione generale per la giustizia di comunità",
+    "sede": DIRECTORATE_PLACE,
+}
+PARTY_ROLES = ("facility", "directorate")
+"""The parties of a register's case (`parti`): the facility (its operator receives the acts
+there) and the Directorate-general itself."""
 
 # The services of art. 7 co. 2, by letter.
 SERVICE_LABELS = dict(zip("abc", (rule.label for rule in SERVICES), strict=True))
@@ -40,17 +51,17 @@ OPINIONS = {"favourable": "favorevole", "unfavourable": "sfavorevole"}
 def register_context(
     uow: UnitOfWork, case: Case, event: CaseEvent, now: datetime
 ) -> dict[str, Any]:
-    """`ufficio`/`luogo_data` of the Directorate-general; `atto` (the event's trigger, as the
-    machine names it: the shared context's `event.trigger` is its Italian label) and
-    `data_atto`; `struttura`; `motivazione` (the act's reasons, if it gives any);
+    """`emittente` (the Directorate-general), `parti` (the facility the case is about, the
+    Directorate-general); `atto` (the event's trigger, as the machine names it: the shared
+    context's `event.trigger` is its Italian label) and `data_atto`; `struttura`;
+    `motivazione` (the act's reasons, if it gives any);
     `prescrizione`, `preavviso`, `parere_dap` (facility cases, else None); `procedimento`
     (cancellation cases, else None)."""
     register = RegisterRepository.of(uow)
     trail = [e for e in uow.repo.history(case.id) if e.sequence < event.sequence]
     payload = event.payload
     context: dict[str, Any] = {
-        "ufficio": DIRECTORATE,
-        "luogo_data": f"{DIRECTORATE_PLACE}, {data_it(event.effective_at)}",
+        "emittente": dict(ISSUER),
         "atto": event.trigger,
         "data_atto": rome_date(event.effective_at),
         "motivazione": payload.get("reasons"),
@@ -72,6 +83,10 @@ def register_context(
         if event.trigger == "prescribe":
             context["prescrizione"] = _prescription(register, case, event)
     context["struttura"] = _facility(register, facility)
+    context["parti"] = {
+        "facility": context["struttura"]["nome"],
+        "directorate": PARTIES["directorate"],
+    }
     return context
 
 

@@ -33,6 +33,8 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
             "sweep-due-timers",
             "reallocate-freed-places",
             "render-notices",
+            "deliver-notices",
+            "protocol-register",
             "quarterly-monitoring",
             "daily-dashboard",
             "case-status",

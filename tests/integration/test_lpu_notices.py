@@ -32,8 +32,11 @@ from tests.integration.test_lpu_placements import (
     session,
     state,
 )
+from tests.support.official import Addressee
 
 COURT = "Giudice di pace di Torino"
+TO_COURT = Addressee("court", COURT).printed()
+TO_ENTITY = Addressee("host_entity", "Comune di Torino").printed()
 OFFICE = notices.Office("Tribunale di Torino – Ufficio per il lavoro di pubblica utilità", "Torino")
 DECLARATION: dict[str, Any] = {
     "form": "D",
@@ -126,7 +129,11 @@ def test_the_declaration_goes_to_the_court_named_in_it_once(lctx: Context) -> No
     document, text = rendered(lctx, placement, "dichiarazione_disponibilita")
     assert "Dichiarazione di disponibilità" in text
     assert placement in text and agreement in text and "Comune di Torino" in text
-    assert f"All’Autorità giudiziaria {COURT}" in text
+    # the court named in it, then the entity that declared it; issued by the UEPE of the
+    # province where the work is done, dated the day it was transmitted
+    assert f"Destinatari {TO_COURT} {TO_ENTITY} Oggetto:" in text
+    assert "UEPE DI TORINO" in text and "Prot. n. UEPE-TORINO/2026/0000001 del 02/03/2026" in text
+    assert "Torino, 2 marzo 2026" in text
     assert "forma D" in text and "art. 54 d.lgs. 274/2000" in text  # the form's law
     assert "art. 582 c.p." in text
     assert "manutenzione del verde pubblico" in text and "biblioteca civica" in text
@@ -159,7 +166,7 @@ def test_the_final_report_in_time_goes_to_the_court_with_its_note(lctx: Context)
 
     _, text = rendered(lctx, placement, "relazione_conclusiva")
     assert "Relazione conclusiva sul lavoro di pubblica utilità" in text
-    assert placement in text and f"All’Autorità giudiziaria {COURT}" in text
+    assert placement in text and f"Destinatari {TO_COURT} Oggetto:" in text
     assert "forma S" in text and "art. 56-bis L. 689/1981" in text
     assert "LAVORO SVOLTO REGOLARMENTE" in text
     assert "Ore dovute 2" in text and "Ore riconosciute dal registro presenze 2" in text

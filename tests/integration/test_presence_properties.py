@@ -28,7 +28,7 @@ from services.placements.actors import Outcome
 from services.placements.effects import max_cost
 from services.placements.notices import placement_context
 from storage.database import make_engine
-from storage.models import Base, CaseEvent
+from storage.models import Base
 from storage.placements.models import Reservation
 from tests.support.placements import COURT_TO, PLACEMENTS, load_reference, queued
 
@@ -127,7 +127,8 @@ def test_only_days_reported_present_are_paid(
             reservation = uow.session.scalars(select(Reservation)).one()
             assert reservation.left_on == last_paid + timedelta(days=1)
             paid = reservation.committed
-            context = placement_context(uow, case, CaseEvent(payload={}), clock.instant)
+            last = uow.repo.history(case.id)[-1]  # the stay's end: what a notice tells of it
+            context = placement_context(uow, case, last, clock.instant)
         assert paid == RATE * len(present_days)
         assert paid <= RATE * ((funded_until - entry).days + 1) <= max_cost(RATE)
         assert all(entry <= day <= funded_until for day in present_days)

@@ -41,11 +41,13 @@ from tests.integration.test_probation import (
     running,
     state,
 )
+from tests.support.official import Addressee
 
 OFFICE = notices.Office("Ufficio di esecuzione penale esterna di Torino", "Torino")
 PERSON = REQUEST["person_key"]
 DETAILS = "Riservato: risarcimento alla persona offesa Mario Bianchi, via Roma 1."
 FIRST_DETAILS = "Riservato: prima stesura, superata."
+TO_COURT = Addressee("court", JUDGE).printed()
 
 
 @pytest.fixture
@@ -147,7 +149,9 @@ def test_the_programme_goes_to_the_judge_with_its_details_and_no_person(pctx: Co
     (text,) = texts(pctx, reference, "programma_al_giudice")
     assert "Trasmissione del programma di trattamento" in text
     assert f"pratica n. {reference} (procedimento n. 1234/2026 R.G.N.R.), il programma" in text
-    assert f"All’Autorità giudiziaria {JUDGE}" in text
+    # to the judge alone, from the UEPE the request names, dated the day it was sent
+    assert f"Destinatari {TO_COURT} Oggetto:" in text
+    assert "UEPE DI TORINO" in text and "Torino, 2 marzo 2026" in text
     assert "art. 464-bis co. 4 c.p.p." in text and "art. 141-ter" in text
     assert "art. 624 c.p." in text and "pena detentiva massima di 36 mesi" in text
     assert "1 febbraio 2026" in text and "10 febbraio 2026" in text and "2 marzo 2026" in text
@@ -194,7 +198,7 @@ def test_the_periodic_report_reminder_solicitation_and_covering_letters(pctx: Co
     late, in_time = texts(pctx, reference, "relazione_periodica")
     for text in (late, in_time):
         assert "Trasmissione della relazione periodica" in text and reference in text
-        assert f"All’Autorità giudiziaria {JUDGE}" in text
+        assert f"Destinatari {TO_COURT} Oggetto:" in text
         assert f"pratica n. {reference}, con la cadenza di 3 mesi" in text
         assert "art. 141-ter co. 5 disp. att. c.p.p." in text
         assert "Durata della prova 12 mesi" in text
@@ -230,8 +234,9 @@ def test_the_revocation_hearing_is_notified_then_the_revocation_shows_the_days_s
     engine.fire(pctx, reference, "set_revocation_hearing", JUDGE, hearing)
     (notice,) = texts(pctx, reference, "avviso_udienza_revoca")
     assert "Avviso dell’udienza per la revoca" in notice and reference in notice
-    assert f"Al Pubblico ministero presso {JUDGE}" in notice
-    assert "Alla persona offesa" in notice and "al suo difensore" in notice
+    # to the court (the judge notifies the parties and the victim, art. 464-octies co. 2); no
+    # host entity: the programme names none
+    assert f"Destinatari {TO_COURT} Oggetto:" in notice
     assert "grave o reiterata trasgressione al programma di trattamento" in notice
     assert "art. 168-quater n. 1 c.p." in notice
     assert "udienza del 21 marzo 2026" in notice and "Data dell’avviso 11 marzo 2026" in notice
@@ -280,7 +285,7 @@ def test_a_positive_final_report_with_the_lpu_days_and_the_offence_extinguished(
     reference = ended_after(bctx, reference, positive=True, lpu_shortfall_reason=reason)
     (text,) = texts(bctx, reference, "relazione_finale")
     assert "Trasmissione della relazione finale" in text and reference in text
-    assert f"All’Autorità giudiziaria {JUDGE}" in text
+    assert f"Destinatari {TO_COURT} Oggetto:" in text
     assert "relazione finale del 20 aprile 2026" in text
     assert "in vista dell’udienza del 5 maggio 2026" in text
     assert "VALUTAZIONE POSITIVA" in text and "valuta positivamente" in text
@@ -317,7 +322,7 @@ def test_a_negative_outcome_resumes_the_trial_with_the_days_served(pctx: Context
     assert "Esito negativo della messa alla prova: ripresa del processo" in outcome
     assert "ordinanza del 5 maggio 2026" in outcome and "Procedimento 12/2026" in outcome
     assert "il processo riprenda il suo corso (art. 464-septies co. 2 c.p.p.)" in outcome
-    assert f"Al Pubblico ministero presso {JUDGE}" in outcome
+    assert f"Destinatari {TO_COURT} Oggetto:" in outcome
     assert "Giorni di prova eseguiti 32" in outcome  # 2 March to 2 April, the period's end
     assert "32 giorni di prova = 10 giorni di reclusione o arresto, ovvero EUR 2500.00" in outcome
     assert "Equivalenza in pena pecuniaria € 2.500,00" in outcome

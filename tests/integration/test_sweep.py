@@ -264,6 +264,8 @@ def test_a_reminder_issues_its_notice_before_the_term_without_moving_the_case(
             "last_day": "2026-05-02",
             "days": 10,
             "legal_basis": "10 giorni prima della scadenza: 2 mesi (art. 2963 c.c.)",
+            # the act is dated when the reminder is due, not when its term started
+            "dated": lapse_instant(date(2026, 4, 22)).isoformat(),
         },
     )
     office = Office("Ufficio di prova", "Roma")
@@ -271,6 +273,7 @@ def test_a_reminder_issues_its_notice_before_the_term_without_moving_the_case(
     [*_, warning] = document_for(ctx, reference)
     text = PdfReader(io.BytesIO(warning.pdf)).pages[0].extract_text()
     assert "Avviso di prossima scadenza" in text and "2 maggio 2026" in text
+    assert "Roma, 23 aprile 2026" in text  # 00:00 of 23 April: 10 days to 2 May included
 
 
 def test_a_reminder_is_cancelled_with_its_term(ctx: Context, db: Engine) -> None:

@@ -16,6 +16,9 @@ from pypdf import PdfReader
 from documents.render import render_html, render_notice
 from machines.placements import MACHINE
 from services.placements.notices import TEMPLATES
+from services.placements.procedure import PROCEDURE
+from services.procedure import PARTIES
+from tests.support.official import Addressee, with_act
 
 ISSUED_AT = datetime(2026, 12, 31, 8, 15, tzinfo=UTC)
 REFERENCE = "ATT-2026-000001"
@@ -28,23 +31,37 @@ COURT = "Tribunale di sorveglianza di Torino"
 CONVENTION = "CONV-TO-2026-03"
 
 
+UIEPE = "Ufficio interdistrettuale di esecuzione penale esterna di Torino"
+COURT_PARTY = Addressee("court", COURT)
+PRISON_PARTY = Addressee("prison", PRISON)
+FACILITY_PARTY = Addressee("facility", FACILITY)
+OFFICE_PARTY = Addressee("office", UIEPE)
+
+
 FOLDERS = (TEMPLATES,)
+
+
+def act(template: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The context as services/notices.py completes it for `template` (a notice of the
+    outbox): its letterhead, number, addressees, subject, place and date, signature."""
+    if template not in PROCEDURE.notices:  # a report rendered at once (the monitoring)
+        return context
+    return with_act(context, PROCEDURE.notices[template], registered_at=ISSUED_AT)
 
 
 def pdf_text(template: str, context: dict[str, Any]) -> str:
     """The PDF's text, whitespace normalised (extraction may break lines anywhere)."""
-    pdf = render_notice(template, context, FOLDERS).pdf
+    pdf = render_notice(template, act(template, context), FOLDERS).pdf
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 
 def case_context(trigger: str = "rilascio dell'attestazione", **changes: Any) -> dict[str, Any]:
-    """A placement case's notice context, as services/notices.py and notice_data.py build it."""
+    """A placement case's notice context, as services/notices.py and
+    services/placements/notices.py build it (the shared keys of the act added by `act`)."""
+    uiepe = {"codice": "UIEPE-TO", "nome": UIEPE, "sede": "Torino"}
     context: dict[str, Any] = {
-        "ufficio": "Ufficio interdistrettuale di esecuzione penale esterna di Torino",
-        "numero": f"{REFERENCE}/7",
-        "luogo_data": "Torino, 31 dicembre 2026",
         "emesso_il": ISSUED_AT,
         "reference": REFERENCE,
         "kind": "attestazione di disponibilità di posto in struttura residenziale",
@@ -58,11 +75,15 @@ def case_context(trigger: str = "rilascio dell'attestazione", **changes: Any) ->
             "effective_at": ISSUED_AT,
             "legal_basis": "art. 12 co. 4 e 6, art. 13 co. 6 D.M. 128/2025",
         },
-        "uiepe": {
-            "codice": "UIEPE-TO",
-            "nome": "Ufficio interdistrettuale di esecuzione penale esterna di Torino",
-            "sede": "Torino",
+        "emittente": uiepe,
+        "parti": {
+            "court": COURT,
+            "prison": PRISON,
+            "facility": FACILITY,
+            "office": UIEPE,
+            "directorate": PARTIES["directorate"],
         },
+        "uiepe": uiepe,
         "istanza": {
             "istituto": PRISON,
             "autorita": COURT,
@@ -89,7 +110,7 @@ def case_context(trigger: str = "rilascio dell'attestazione", **changes: Any) ->
         },
         "presenze": None,
         "liberato_da": None,
-        "decisione": {"data": None, "autorita": None, "numero": None},
+        "decisione": {"data": None, "autorita": None, "numero": None, "decorrenza": None},
         "motivo": None,
     }
     context.update(changes)
@@ -111,6 +132,10 @@ def placed(**posto: Any) -> dict[str, Any]:
 def test_attestazione_names_place_money_validity_and_the_rules() -> None:
     text = pdf_text("attestazione", case_context())
     for fact in (
+        f"Destinatari {COURT_PARTY.printed()} {PRISON_PARTY.printed()} "
+        f"{FACILITY_PARTY.printed()} Oggetto:",
+        "Prot. n. UIEPE-TO/2026/0000001 del 31/12/2026",
+        "Torino, 31 dicembre 2026",
         "Attestazione di disponibilità di posto in struttura residenziale",
         "ATTESTA",
         REFERENCE,
@@ -153,13 +178,14 @@ def test_attestazione_of_a_freed_place_says_whose_it_was() -> None:
 def test_attestazione_without_protocol_shows_a_dash() -> None:
     istanza = {**case_context()["istanza"], "protocollo": None, "protocollata_il": None}
     text = pdf_text("attestazione", case_context(istanza=istanza))
-    assert "12/2026" not in text
+    assert "n. 12/2026" not in text
     assert "Protocollo dell’Ufficio —" in text
 
 
 def test_trasmissione_asks_the_court_to_report_every_decision() -> None:
     text = pdf_text("trasmissione_attestazione", case_context(trigger="trasmissione"))
     for fact in (
+        f"Destinatari {COURT_PARTY.printed()} {PRISON_PARTY.printed()} Oggetto:",
         COURT,
         "Cancelleria",
         PRISON,
@@ -240,9 +266,11 @@ def test_perdita_efficacia_addresses_and_frees_the_place(trigger: str) -> None:
     decision = {"data": "2027-01-20", "autorita": COURT, "numero": None}
     text = lost(trigger, decisione=decision)
     for fact in (
-        f"Alla Direzione dell’istituto penitenziario {PRISON}",
-        f"persona detenuta interessata (pratica {REFERENCE})",
-        f"All’ente gestore {OPERATOR}",
+        # the declared addressees, in order: the court, the prison, the facility
+        f"Destinatari {COURT_PARTY.printed()} {PRISON_PARTY.printed()} "
+        f"{FACILITY_PARTY.printed()} Oggetto:",
+        f"pratica {REFERENCE}",
+        "L’ente gestore non è più tenuto a riservare il posto",
         FACILITY,
         "il posto n. 3",
         "è liberato",
@@ -257,8 +285,7 @@ def test_perdita_efficacia_addresses_and_frees_the_place(trigger: str) -> None:
 def test_riassegnazione_moves_the_place_from_one_case_to_the_next() -> None:
     text = pdf_text("riassegnazione", case_context(liberato_da=FREED))
     for fact in (
-        f"All’ente gestore {OPERATOR}",
-        f"Alla Direzione dell’istituto penitenziario {PRISON}",
+        f"Destinatari {FACILITY_PARTY.printed()} {PRISON_PARTY.printed()} Oggetto:",
         f"il posto n. 3 della struttura residenziale {FACILITY}",
         f"già riservato nella pratica {FREED}",
         f"Ora riservato nella pratica {REFERENCE}",
@@ -289,8 +316,7 @@ def test_avviso_fine_finanziamento_gives_the_last_funded_day() -> None:
         "art. 11 co. 4",
         REFERENCE,
         FACILITY,
-        f"All’ente gestore {OPERATOR}",
-        "Ufficio interdistrettuale di esecuzione penale esterna di Torino",
+        f"Destinatari {FACILITY_PARTY.printed()} {OFFICE_PARTY.printed()} Oggetto:",
         "uscita dalla struttura",
         "domicilio autonomo",
     ):
@@ -443,10 +469,15 @@ def test_monitoraggio_reports_the_stop_on_new_applications() -> None:
 @pytest.mark.parametrize(
     ("template", "context", "missing"),
     [
-        ("attestazione", case_context(), "posto"),
-        ("perdita_efficacia", case_context(trigger="rigetto"), "decisione"),
-        ("riassegnazione", case_context(), "liberato_da"),
-        ("prospetto_spese", ended(), "istanza"),
+        ("attestazione", act("attestazione", case_context()), "posto"),
+        (
+            "perdita_efficacia",
+            act("perdita_efficacia", case_context(trigger="rigetto")),
+            "decisione",
+        ),
+        ("riassegnazione", act("riassegnazione", case_context()), "liberato_da"),
+        ("prospetto_spese", act("prospetto_spese", ended()), "istanza"),
+        ("attestazione", act("attestazione", case_context()), "destinatari"),
         ("monitoraggio_trimestrale", monitoring_context(), "national"),
     ],
 )
@@ -461,12 +492,12 @@ def test_a_missing_variable_is_an_error(
 
 def test_every_placement_notice_escapes_what_it_is_given() -> None:
     context = case_context(trigger="rinuncia", motivo="<script>x</script>")
-    html = render_html("perdita_efficacia", context, FOLDERS)
+    html = render_html("perdita_efficacia", act("perdita_efficacia", context), FOLDERS)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
 
 
 def test_placement_notices_are_deterministic() -> None:
-    first = render_notice("attestazione", case_context(), FOLDERS)
-    second = render_notice("attestazione", case_context(), FOLDERS)
+    first = render_notice("attestazione", act("attestazione", case_context()), FOLDERS)
+    second = render_notice("attestazione", act("attestazione", case_context()), FOLDERS)
     assert first.sha256 == second.sha256

@@ -21,11 +21,15 @@ from documents.render import render_html, render_notice
 from machines.register import CANCELLATION, FACILITY
 from machines.spec import CaseMachine
 from services.placements.notices import TEMPLATES as PLACEMENT_TEMPLATES
+from services.placements.procedure import PROCEDURE as PLACEMENTS
+from services.procedure import PARTIES
 from services.register import notices
 from services.register.notices import TEMPLATES, register_context
+from services.register.procedure import PROCEDURE as REGISTER
 from storage.models import Case, CaseEvent
 from storage.register.models import Prescription, Procedure, RegisterEntry
 from storage.unit_of_work import UnitOfWork
+from tests.support.official import Addressee, with_act
 
 FOLDERS = (TEMPLATES, PLACEMENT_TEMPLATES)
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Rome
@@ -34,6 +38,9 @@ FACILITY_NAME = "Comunità San Martino"
 OPERATOR = "Cooperativa sociale Il Ponte"
 ADDRESS = "Via Nizza 150, 00198 Roma"
 PERSON = "Mario Bianchi"  # a director's name in the review's private data: never printed
+# The register's acts go to the facility, by its name in the register.
+FACILITY_PARTY = Addressee("facility", FACILITY_NAME)
+NOTICES = {**PLACEMENTS.notices, **REGISTER.notices}
 
 
 def at(days: int) -> datetime:
@@ -126,14 +133,12 @@ def fake_register(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def context_of(trail: Trail, case: Case, event: CaseEvent, template: str) -> dict[str, Any]:
-    """The shared context of services/notices.py, then the register's (which overrides the
-    office and the date, as there)."""
+    """The shared context of services/notices.py, then the register's (its issuer and
+    parties), then the act made of them as there (numbered when rendered, dated the day of the
+    event)."""
     machine: CaseMachine = FACILITY if case.kind == "facility" else CANCELLATION
     uow = cast(UnitOfWork, SimpleNamespace(repo=trail, trail=trail))
     context: dict[str, Any] = {
-        "ufficio": "Ufficio predefinito",
-        "numero": f"{case.reference}/{event.id}",
-        "luogo_data": "Altrove, 30 settembre 2026",
         "emesso_il": RENDERED_AT,
         "reference": case.reference,
         "kind": machine.label(case.kind),
@@ -150,7 +155,12 @@ def context_of(trail: Trail, case: Case, event: CaseEvent, template: str) -> dic
         },
     }
     context.update(register_context(uow, case, event, RENDERED_AT))
-    return context
+    return act(template, context)
+
+
+def act(template: str, context: dict[str, Any]) -> dict[str, Any]:
+    """`context` with the shared keys of the act services/notices.py adds for `template`."""
+    return with_act(context, NOTICES[template], registered_at=RENDERED_AT)
 
 
 def html_text(template: str, context: dict[str, Any]) -> str:
@@ -169,7 +179,10 @@ def pdf_text(template: str, context: dict[str, Any]) -> str:
 
 
 def check(template: str, context: dict[str, Any], *facts: str) -> str:
-    """Render to HTML and PDF; every fact is in the text, no person's name, no template code."""
+    """Render to HTML and PDF; every fact is in the text, no person's name, no template code.
+    A context without the act's keys gets them first."""
+    if "protocollo" not in context:
+        context = act(template, context)
     text = html_text(template, context)
     for fact in facts:
         assert fact in text, fact
@@ -240,14 +253,19 @@ def test_iscrizione_registers_in_the_section_and_is_dated_the_day_of_the_act() -
     case = facility(trail)
     event = trail.history(case.id)[-1]
     context = context_of(trail, case, event, "iscrizione")
-    assert context["luogo_data"] == "Roma, 2 marzo 2026"  # effective_at, not the render's day
-    assert "Direzione generale per la giustizia di comunità" in context["ufficio"]
+    assert context["data_atto"] == date(2026, 3, 2)  # effective_at, not the render's day
+    assert context["emittente"] == {
+        "codice": "DGGC",
+        "nome": "Direzione generale per la giustizia di comunità",
+        "sede": "Roma",
+    }
+    assert context["parti"] == {"facility": FACILITY_NAME, "directorate": PARTIES["directorate"]}
     assert context["struttura"]["sezione"] == "Lazio"
     text = check(
         "iscrizione",
         context,
         "Provvedimento di iscrizione nell’elenco delle strutture residenziali",
-        "All’ente gestore Cooperativa sociale Il Ponte",
+        f"Destinatari {FACILITY_PARTY.printed()} Oggetto:",
         "DISPONE",
         f"l’iscrizione della struttura residenziale «{FACILITY_NAME}»",
         "nella sezione Lazio dell’elenco delle strutture residenziali, con decorrenza dal "
@@ -276,7 +294,7 @@ def test_preavviso_rigetto_gives_ten_days_from_receipt_under_art_10_bis() -> Non
         "preavviso_rigetto",
         context,
         "Comunicazione dei motivi ostativi",
-        "All’ente gestore Cooperativa sociale Il Ponte",
+        f"Destinatari {FACILITY_PARTY.printed()} Oggetto:",
         "art. 10-bis della legge 7 agosto 1990, n. 241",
         reasons,
         "dieci (10) giorni dal ricevimento della presente comunicazione",
@@ -355,7 +373,8 @@ def test_prescrizione_names_the_service_the_deadline_and_cause_d() -> None:
     check(
         "prescrizione",
         context,
-        "prescrizione n. 2 sul servizio di cui all’art. 7 co. 2 lett. c)",
+        "Prescrizione n. 2",
+        "Servizio art. 7 co. 2 lett. c) –",
         "programmi di reinserimento socio-lavorativo",
         "PRESCRIVE",
         "Attivare il programma di tirocini.",
@@ -377,8 +396,9 @@ def test_invito_chiarimenti_lists_causes_facts_and_the_peremptory_30_days() -> N
         "invito_chiarimenti",
         context,
         "invito a fornire chiarimenti",
-        "All’ente gestore Cooperativa sociale Il Ponte",
-        "procedimento di cancellazione n. CANC-2026-000010",
+        f"Destinatari {FACILITY_PARTY.printed()} Oggetto:",
+        "pratica CANC-2026-000010",  # the subject's reference: the procedure's
+        "richiamare il procedimento n. CANC-2026-000010",
         "lett. a) mancata comunicazione delle variazioni dei requisiti",
         "lett. d) inottemperanza alle prescrizioni sui servizi di cui all'art. 7",
         "Fatti rilevati:",
@@ -459,7 +479,7 @@ def test_cancellazione_by_reasoned_decision_absorbs_the_suspension_and_frees_pla
         "cancellazione",
         context,
         "Provvedimento di cancellazione dall’elenco delle strutture residenziali",
-        "All’ente gestore Cooperativa sociale Il Ponte",
+        f"Destinatari {FACILITY_PARTY.printed()} Oggetto:",
         "vista la contestazione formale dell’11 maggio 2026, ricevuta da codesto ente il "
         "12 maggio 2026",
         "l’assegnazione del termine di 20 giorni per difese",
@@ -577,13 +597,16 @@ def test_a_procedure_without_its_record_is_an_error() -> None:
 
 
 # placements: the facility cancelled --------------------------------------------------------------
+UIEPE_RM = "Ufficio interdistrettuale di esecuzione penale esterna di Roma"
+COURT_RM = "Tribunale di sorveglianza di Roma"
+PRISON_RM = "Casa circondariale di Roma Rebibbia"
+
+
 def placement_context(**posto: Any) -> dict[str, Any]:
     """A placement's notice context (services/placements/notices.py)."""
     cancelled_at = datetime(2026, 6, 5, 8, 0, tzinfo=UTC)
+    uiepe = {"codice": "UIEPE-RM", "nome": UIEPE_RM, "sede": "Roma"}
     return {
-        "ufficio": "Ufficio interdistrettuale di esecuzione penale esterna di Roma",
-        "numero": "ATT-2026-000007/31",
-        "luogo_data": "Roma, 5 giugno 2026",
         "emesso_il": cancelled_at,
         "reference": "ATT-2026-000007",
         "kind": "attestazione di disponibilità di posto in struttura residenziale",
@@ -597,14 +620,18 @@ def placement_context(**posto: Any) -> dict[str, Any]:
             "effective_at": cancelled_at,
             "legal_basis": "art. 5 co. 4-5 e art. 12 co. 5 D.M. 128/2025",
         },
-        "uiepe": {
-            "codice": "UIEPE-RM",
-            "nome": "Ufficio interdistrettuale di esecuzione penale esterna di Roma",
-            "sede": "Roma",
+        "emittente": uiepe,
+        "parti": {
+            "court": COURT_RM,
+            "prison": PRISON_RM,
+            "facility": FACILITY_NAME,
+            "office": UIEPE_RM,
+            "directorate": PARTIES["directorate"],
         },
+        "uiepe": uiepe,
         "istanza": {
-            "istituto": "Casa circondariale di Roma Rebibbia",
-            "autorita": "Tribunale di sorveglianza di Roma",
+            "istituto": PRISON_RM,
+            "autorita": COURT_RM,
             "presentata_il": date(2026, 4, 1),
             "protocollo": "44/2026",
             "protocollata_il": datetime(2026, 4, 3, 8, 30, tzinfo=UTC),
@@ -628,7 +655,7 @@ def placement_context(**posto: Any) -> dict[str, Any]:
         },
         "presenze": None,
         "liberato_da": None,
-        "decisione": {"data": None, "autorita": None, "numero": None},
+        "decisione": {"data": None, "autorita": None, "numero": None, "decorrenza": None},
         "motivo": None,
     }
 
@@ -637,9 +664,10 @@ def test_struttura_cancellata_sends_the_application_back_to_the_queue_with_its_p
     check(
         "struttura_cancellata",
         placement_context(),
-        "All’Autorità giudiziaria Tribunale di sorveglianza di Roma",
-        "Alla Direzione dell’istituto penitenziario Casa circondariale di Roma Rebibbia",
+        f"Destinatari {Addressee('court', COURT_RM).printed()} "
+        f"{Addressee('prison', PRISON_RM).printed()} Oggetto:",
         "Ufficio interdistrettuale di esecuzione penale esterna di Roma",
+        "Roma, 5 giugno 2026",
         f"«{FACILITY_NAME}», gestita da {OPERATOR}",
         "posto n. 4",
         "rilasciata da questo Ufficio il 10 maggio 2026",
@@ -664,9 +692,9 @@ def test_struttura_cancellata_collocamento_keeps_the_place_until_the_uiepe_moves
     text = check(
         "struttura_cancellata_collocamento",
         placed,
-        "Al funzionario di servizio sociale incaricato Ufficio interdistrettuale di esecuzione "
-        "penale esterna di Roma",
-        "e, per conoscenza, all’Autorità giudiziaria Tribunale di sorveglianza di Roma",
+        f"Destinatari {Addressee('office', UIEPE_RM).printed()} "
+        f"{Addressee('court', COURT_RM).printed()} Oggetto:",
+        "Si trasmette la presente, per conoscenza, a codesta Autorità giudiziaria",
         "è collocata dal 1° marzo 2026",
         "cancellata dall’elenco delle strutture residenziali",
         "Il domicilio presso la struttura è stato fissato dall’Autorità giudiziaria",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,17 +17,35 @@ from jinja2 import UndefinedError
 from pypdf import PdfReader
 
 from documents.render import data_it, data_ora_it, euro, render_html, render_notice
+from services.notices import SHARED_NOTICES
+from tests.support.official import (
+    DIGITAL_SIGNATURE,
+    Addressee,
+    Official,
+    act_context,
+    check_official,
+    is_pdfa3b,
+    unembedded_fonts,
+)
 
 EVENT_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+REGISTERED_AT = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # numbered two days after the event
+OFFICE = "Ufficio interdistrettuale di esecuzione penale esterna di Roma"
+OFFICE_PEC = "prot.uiepe.roma@pec.giustizia.example"
 
 
 def notice_context(**changes: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
-        "ufficio": "Ufficio interdistrettuale di esecuzione penale esterna",
-        "numero": "DEM-2026-000001/1",
-        "luogo_data": "Roma, 2 marzo 2026",
-        "emesso_il": EVENT_AT,
-        "reference": "DEM-2026-000001",
+        **act_context(
+            issuer=OFFICE,
+            place="Roma",
+            notice=SHARED_NOTICES["notifica_cambio_stato"],
+            parties={"office": OFFICE},
+            reference="DEM-2026-000001",
+            day=date(2026, 3, 2),
+            registered_at=REGISTERED_AT,
+            number="UIEPE-RM/2026/0000017",
+        ),
         "kind": "demo",
         "from_state": "under review",
         "to_state": "granted",
@@ -111,10 +130,11 @@ def test_euro_takes_integers_of_any_size(amount: int) -> None:
     assert _parse_euro(euro(amount)) == amount
 
 
-def test_a_missing_variable_is_an_error() -> None:
+@pytest.mark.parametrize("missing", ["intestazione", "protocollo", "destinatari", "firma"])
+def test_a_missing_variable_is_an_error(missing: str) -> None:
     context = notice_context()
-    del context["ufficio"]
-    with pytest.raises(UndefinedError, match="ufficio"):
+    del context[missing]
+    with pytest.raises(UndefinedError, match=missing):
         render_html("notifica_cambio_stato", context)
 
 
@@ -137,7 +157,49 @@ def test_notice_renders_to_a_deterministic_pdf(monkeypatch: pytest.MonkeyPatch) 
     assert "2 marzo 2026, ore 10:00" in text
     assert "Il funzionario incaricato" in text
     assert reader.metadata is not None
-    assert reader.metadata.creation_date == reader.metadata.modification_date == EVENT_AT
+    # dated when it was numbered (the render's instant), not by the wall clock
+    assert reader.metadata.creation_date == reader.metadata.modification_date == REGISTERED_AT
+
+
+def test_the_base_prints_the_act_the_office_signs_and_sends() -> None:
+    """Letterhead, protocol number, addressees (PEC or its lack), subject, the act's place and
+    date (the event's day, not the numbering's), signature block; PDF/A with fonts embedded."""
+    notice = SHARED_NOTICES["notifica_cambio_stato"]
+    expected = Official(
+        office=OFFICE,
+        protocol="UIEPE-RM/2026/0000017",
+        registered_on=date(2026, 3, 4),
+        addressees=[Addressee("office", OFFICE)],
+        subject=notice.subject,
+        reference="DEM-2026-000001",
+        place="Roma",
+        day=date(2026, 3, 2),
+    )
+    text = check_official(render_notice("notifica_cambio_stato", notice_context()).pdf, expected)
+    assert "4 marzo 2026" not in text  # the act is dated the day of its event
+
+    pec = notice_context(
+        **act_context(
+            issuer=OFFICE,
+            place="Roma",
+            notice=notice,
+            parties={"office": OFFICE},
+            reference="DEM-2026-000001",
+            day=date(2026, 3, 2),
+            registered_at=REGISTERED_AT,
+            number="UIEPE-RM/2026/0000017",
+            pecs={OFFICE: OFFICE_PEC},
+            digital=True,
+        )
+    )
+    check_official(
+        render_notice("notifica_cambio_stato", pec).pdf,
+        replace(
+            expected,
+            addressees=[Addressee("office", OFFICE, OFFICE_PEC)],
+            signature=DIGITAL_SIGNATURE,
+        ),
+    )
 
 
 def test_a_notice_is_an_archival_pdf_with_its_fonts_embedded() -> None:
@@ -145,21 +207,7 @@ def test_a_notice_is_an_archival_pdf_with_its_fonts_embedded() -> None:
     embedded, a file identifier derived from the notice (the same notice, the same bytes)."""
     notice = render_notice("notifica_cambio_stato", notice_context())
     reader = PdfReader(io.BytesIO(notice.pdf))
-    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
-    assert "<pdfaid:part>3</pdfaid:part>" in xmp or 'pdfaid:part="3"' in xmp
-    assert "<pdfaid:conformance>B</pdfaid:conformance>" in xmp or 'pdfaid:conformance="B"' in xmp
-    assert "/OutputIntents" in reader.trailer["/Root"]
-    fonts = [
-        font.get_object() for page in reader.pages for font in page["/Resources"]["/Font"].values()
-    ]
-    assert fonts
-    for font in fonts:
-        descriptors = [font.get("/FontDescriptor")] + [
-            d.get_object().get("/FontDescriptor") for d in font.get("/DescendantFonts", [])
-        ]
-        embedded = [d.get_object() for d in descriptors if d is not None]
-        assert any(
-            key in d for d in embedded for key in ("/FontFile", "/FontFile2", "/FontFile3")
-        ), font
+    assert is_pdfa3b(notice.pdf)
+    assert unembedded_fonts(notice.pdf) == []
     other = render_notice("notifica_cambio_stato", notice_context(reference="ATT-2026-000002"))
     assert reader.trailer["/ID"] != PdfReader(io.BytesIO(other.pdf)).trailer["/ID"]
