@@ -7,7 +7,10 @@ validated whole before anything is written."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import tomllib
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -193,3 +196,45 @@ def fallback_letterhead(code: str, name: str, place: str) -> Letterhead:
         signer_role="Il funzionario incaricato",
         place=place or settings.office_place,
     )
+
+
+# offices the data know only by name (a UEPE named by a probation or an LPU placement) -------
+CODE_LENGTH = 40  # an office's code, as the protocol register keeps it
+_PLACE = re.compile(
+    r"(?:\bU(?:I)?EPE|esterna)\s+(?:(?:di|del|della|dello|per\s+il|per\s+la)\s+|"
+    r"(?:dell|per\s+l)['’]\s*)(?P<place>.+)$",
+    re.IGNORECASE,
+)
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z0-9]+", "-", ascii_text.upper()).strip("-")
+
+
+def office_code(name: str) -> str:
+    """A stable code for an office the data know only by name, for its letterhead and its
+    protocol register: "UEPE di Torino" -> "UEPE-TORINO" (an interdistrict office "UIEPE-..."),
+    any other name its upper-case slug; cut to 40 characters with a digest of the name. One
+    rule for every procedure: one UEPE, one register."""
+    found = _PLACE.search(name)
+    if found is None:
+        code = _slug(name) or "UEPE"
+    else:
+        interdistrict = "UIEPE" in name.upper() or "INTERDISTRETTUALE" in name.upper()
+        code = f"{'UIEPE' if interdistrict else 'UEPE'}-{_slug(found['place'])}"
+    if len(code) <= CODE_LENGTH:
+        return code
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8].upper()
+    return f"{code[: CODE_LENGTH - 9].rstrip('-')}-{digest}"
+
+
+def named_office(name: str) -> dict[str, str]:
+    """An office known by name as a notice's issuer (`emittente`): its code, its name, and
+    where it signs, as its name says ("UEPE di Torino": Torino), else "" (the settings')."""
+    found = _PLACE.search(name)
+    return {
+        "codice": office_code(name),
+        "nome": name,
+        "sede": "" if found is None else found["place"].strip(),
+    }

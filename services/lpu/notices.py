@@ -10,10 +10,10 @@ UEPE transmits; it is the UEPE that verifies the work is done (seed 003: "l'UEPE
 l'effettivo svolgimento"; art. 141-ter disp. att. c.p.p. for probation). The data name no UEPE:
 for the LPU part of a probation it is the probation's (its `uepe`); otherwise the UEPE of the
 province where the work is done (the convention's province), named "UEPE di <provincia>", its
-code derived from that name (`office_code`: the same rule as probation's, so that one UEPE keeps
-one protocol register). The parties (`parti`): the court that decides (for a convention: the
-tribunal whose President signed it by delegation), the host entity, the UEPE and the
-Directorate-general (for a convention signed with the Ministry).
+code derived from that name (`services.letterheads.office_code`, one rule for every procedure,
+so that one UEPE keeps one protocol register). The parties (`parti`): the court that decides
+(for a convention: the tribunal whose President signed it by delegation), the host entity, the
+UEPE and the Directorate-general (for a convention signed with the Ministry).
 
 A private field (a breach's description, the final report's note: `case.data["private"]`) may
 appear in a notice, which is a document for the authority; never in an event's payload nor in a
@@ -21,9 +21,6 @@ log (the engine keeps it out of both)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,6 +30,7 @@ from typing import Any
 import documents
 from machines.lpu import forms
 from machines.lpu.placement import FORMS, LpuPlacement, breach_addressee, breach_article
+from services.letterheads import named_office
 from services.procedure import PARTIES
 from storage.lpu.repository import LpuRepository
 from storage.models import Case, CaseEvent
@@ -44,40 +42,6 @@ CENT = Decimal("0.01")
 PARTY_ROLES = ("court", "host_entity", "office", "directorate")
 """The parties an LPU case may have (`parti`): the notices' addressees are among them."""
 UEPE = "Ufficio di esecuzione penale esterna"
-CODE_LENGTH = 40  # an office's code, as the protocol register keeps it
-_PLACE = re.compile(
-    r"(?:\bU(?:I)?EPE|esterna)\s+(?:(?:di|del|della|dello|per\s+il|per\s+la)\s+|"
-    r"(?:dell|per\s+l)['’]\s*)(?P<place>.+)$",
-    re.IGNORECASE,
-)
-
-
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Z0-9]+", "-", ascii_text.upper()).strip("-")
-
-
-def office_code(name: str) -> str:
-    """A stable code for an office the data know only by name, for its letterhead and its
-    protocol register: "UEPE di Torino" -> "UEPE-TORINO" (an interdistrict office "UIEPE-..."),
-    any other name its upper-case slug; cut to 40 characters with a digest of the name."""
-    found = _PLACE.search(name)
-    if found is None:
-        code = _slug(name) or "UEPE"
-    else:
-        interdistrict = "UIEPE" in name.upper() or "INTERDISTRETTUALE" in name.upper()
-        code = f"{'UIEPE' if interdistrict else 'UEPE'}-{_slug(found['place'])}"
-    if len(code) <= CODE_LENGTH:
-        return code
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8].upper()
-    return f"{code[: CODE_LENGTH - 9].rstrip('-')}-{digest}"
-
-
-def office_place(name: str) -> str:
-    """Where an office known by name signs: the place its name gives ("UEPE di Torino" ->
-    "Torino"), else "" (where the office's settings say)."""
-    found = _PLACE.search(name)
-    return "" if found is None else found["place"].strip()
 
 
 def issuer(uepe: str | None, province: str | None) -> dict[str, str]:
@@ -86,7 +50,7 @@ def issuer(uepe: str | None, province: str | None) -> dict[str, str]:
     if not uepe and not province:  # no convention found: the office that runs the system
         return {"codice": "UEPE", "nome": UEPE, "sede": ""}
     name = uepe or f"UEPE di {province}"
-    return {"codice": office_code(name), "nome": name, "sede": office_place(name)}
+    return named_office(name)
 
 
 def hours_it(value: Decimal | int | str | None) -> str | None:

@@ -15,15 +15,12 @@ The withdrawal's reason is never read here.
 
 The UEPE the request names issues every notice (`emittente`: it runs the inquiry, the programme
 and the reports, art. 464-bis co. 4 c.p.p. and art. 141-ter disp. att. c.p.p.); the data know it
-by name only, so its code is derived from that name (`office_code`: "UEPE di Torino" ->
-"UEPE-TORINO"). The parties (`parti`): the court, the UEPE, the host entity of the LPU part as
-the programme in force names it, the Directorate-general."""
+by name only, so its code is derived from that name (`services.letterheads.office_code`:
+"UEPE di Torino" -> "UEPE-TORINO"). The parties (`parti`): the court, the UEPE, the host entity
+of the LPU part as the programme in force names it, the Directorate-general."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -40,6 +37,7 @@ from machines.probation.machine import (
     period_last_day,
 )
 from services.engine import private_digest
+from services.letterheads import named_office
 from services.probation.facts import days_served
 from services.procedure import PARTIES
 from storage.models import Case, CaseEvent
@@ -52,45 +50,12 @@ CENT = Decimal("0.01")
 AUTHORS = {"uepe": "UEPE", "judge": "giudice"}
 PARTY_ROLES = ("court", "office", "host_entity", "directorate")
 """The parties a probation has (`parti`): the notices' addressees are among them."""
-CODE_LENGTH = 40  # an office's code, as the protocol register keeps it
-_PLACE = re.compile(
-    r"(?:\bU(?:I)?EPE|esterna)\s+(?:(?:di|del|della|dello|per\s+il|per\s+la)\s+|"
-    r"(?:dell|per\s+l)['’]\s*)(?P<place>.+)$",
-    re.IGNORECASE,
-)
-
-
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Z0-9]+", "-", ascii_text.upper()).strip("-")
-
-
-def office_code(name: str) -> str:
-    """A stable code for an office the data know only by name, for its letterhead and its
-    protocol register: "UEPE di Torino" -> "UEPE-TORINO" (an interdistrict office "UIEPE-..."),
-    any other name its upper-case slug; cut to 40 characters with a digest of the name. The
-    same rule as community work's (services/lpu/notices.py): one UEPE, one register."""
-    found = _PLACE.search(name)
-    if found is None:
-        code = _slug(name) or "UEPE"
-    else:
-        interdistrict = "UIEPE" in name.upper() or "INTERDISTRETTUALE" in name.upper()
-        code = f"{'UIEPE' if interdistrict else 'UEPE'}-{_slug(found['place'])}"
-    if len(code) <= CODE_LENGTH:
-        return code
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8].upper()
-    return f"{code[: CODE_LENGTH - 9].rstrip('-')}-{digest}"
 
 
 def issuer(uepe: str) -> dict[str, str]:
     """The UEPE named by the request, as the notices' issuer; it signs where its name says
     ("UEPE di Torino": Torino), else where the office's settings say."""
-    found = _PLACE.search(uepe)
-    return {
-        "codice": office_code(uepe),
-        "nome": uepe,
-        "sede": "" if found is None else found["place"].strip(),
-    }
+    return named_office(uepe)
 
 
 def hours_it(value: Decimal | int | str | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.procedure import Procedure
+from services.procedure import NoticeType, Procedure
 from tests.procedure import services
 from tests.procedure.machine import MACHINE
 
@@ -16,6 +16,7 @@ PROCEDURE = Procedure(
     effects={MACHINE.kind: {"open": services.opened, "grant": services.granted}},
     notice_context={MACHINE.kind: services.notice_context},
     templates=HERE / "templates",
+    notices={"permesso": NoticeType("Concessione del permesso di prova", ("office",))},
     tables=("tests.procedure.tables",),
     migrations=HERE / "migrations",
     cli="tests.procedure.entry:register",
