@@ -32,13 +32,10 @@ or an error.
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email import policy as email_policy
@@ -54,6 +51,7 @@ from sqlalchemy.orm import Session
 from documents.render import ROME, html_to_pdf, render_html
 from services.context import Context
 from services.errors import InvalidInput, UnknownCase, UnknownMessage
+from services.files import write_whole
 from services.procedure import PARTIES
 from services.protocol import protocol_label
 from services.settings import Settings
@@ -182,20 +180,8 @@ class EmlDirectory:
         return self.path / f"{_safe_name(str(message['Message-ID'] or 'senza-id'))}.eml"
 
     def send(self, message: EmailMessage) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        target = self.file_for(message)
-        data = message.as_bytes(policy=email_policy.SMTP)  # CRLF, as on the wire
-        handle, temporary = tempfile.mkstemp(dir=self.path, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
+        # CRLF, as on the wire
+        write_whole(self.file_for(message), message.as_bytes(policy=email_policy.SMTP))
 
 
 def transport_from(settings: Settings) -> SmtpTransport | EmlDirectory:

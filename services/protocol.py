@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from documents.render import ROME, html_to_pdf, render_html
 from services.context import Context
+from services.files import write_whole
 from storage.models import ProtocolEntry, ProtocolStatus
 
 
@@ -222,15 +223,9 @@ def write_day_register(
     stem = f"registro_protocollo_{office}_{day.isoformat()}"
     csv_path = folder / f"{stem}.csv"
     pdf_path = folder / f"{stem}.pdf"
-    _write(csv_path, register_csv(register).encode())
-    _write(pdf_path, register_pdf(ctx, register, now))
+    write_whole(csv_path, register_csv(register).encode())
+    write_whole(pdf_path, register_pdf(ctx, register, now))
     return csv_path, pdf_path, len(register.lines)
-
-
-def _write(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)
 
 
 def offices(ctx: Context) -> Sequence[str]:
