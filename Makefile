@@ -13,9 +13,14 @@ export DO_NOT_TRACK := 1
 .PHONY: run test lint unit bench screenshots install system-deps postgres clean
 
 # The main job: migrate, load the demo into an empty database, start the Prefect server (UI at
-# http://127.0.0.1:4200), the work pool, every deployment of prefect.yaml and a worker.
+# http://127.0.0.1:4200/v2/), the work pool, every deployment of prefect.yaml, a worker and the
+# court API. `make run HOST=0.0.0.0 PORT=4300 API_PORT=8500` listens elsewhere (set on the
+# command line: these assignments ignore the environment's PORT or HOST).
+HOST = 127.0.0.1
+PORT = 4200
+API_PORT = 8400
 run: install
-	$(BIN)/misure stack
+	$(BIN)/misure stack --host $(HOST) --port $(PORT) --api-port $(API_PORT)
 
 test: install postgres lint
 	MISURE_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest
@@ -36,11 +41,20 @@ bench: install postgres
 	$(BIN)/python -m bench.latency
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.api_load
 	MISURE_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench.protocol
+	$(BIN)/python -m bench.cli_startup
 
 # The README's pictures of issued notices (first pages, pdftoppm from poppler-utils).
+# The Prefect UI's shots (docs/prefect-*.png) need a running stack whose publish-case-pages has
+# published the case pages (~4 min after `ready`): `make run PORT=4310 API_PORT=8410`, then
+# `make screenshots`; without one they are skipped.
+UI = http://127.0.0.1:4310
 screenshots: install
 	@command -v pdftoppm >/dev/null || apt-get install -y -qq poppler-utils
 	$(BIN)/python -m tests.support.screenshots
+	@if curl -sf $(UI)/api/health >/dev/null; then \
+		command -v chromium >/dev/null || apt-get install -y -qq chromium; \
+		$(BIN)/python -m tests.support.ui_screenshots --ui $(UI); \
+	else echo "no Prefect UI at $(UI): docs/prefect-*.png not retaken"; fi
 
 install: system-deps $(STAMP)
 

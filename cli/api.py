@@ -78,9 +78,9 @@ def token_issue(
     if as_json:
         emit({"token_id": issued.token_id, "court": issued.party, "token": issued.token})
         return
-    out.print(f"token {issued.token_id} for {issued.party}:")
+    out.print(f"token {issued.token_id} per {issued.party}:", markup=False, highlight=False)
     print(issued.token)
-    err.print("[yellow]store it now: only its hash is kept[/]")
+    err.print("[yellow]conservarlo ora: se ne tiene solo l'impronta[/]")
 
 
 @token_app.command("list")
@@ -105,7 +105,9 @@ def token_list(as_json: JsonOption = False) -> None:
             }
         )
         return
-    table = Table("id", "court", "role", "label", "issued", "revoked", title="Registry tokens")
+    table = Table(
+        "id", "titolare", "ruolo", "nota", "rilasciato il", "revocato il", title="Token API"
+    )
     for t in found:
         table.add_row(str(t.id), t.court, t.role, t.label, rome(t.created_at), rome(t.revoked_at))
     out.print(table)
@@ -119,4 +121,4 @@ def token_revoke(token_id: int, as_json: JsonOption = False) -> None:
     if as_json:
         emit({"id": token_id, "revoked": True})
     else:
-        out.print(f"token {token_id} revoked")
+        out.print(f"token {token_id} revocato")

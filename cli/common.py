@@ -1,23 +1,34 @@
-"""What every `misure` command shares: options, the clock, JSON output and the one-line
-refusals (exit status 1, nothing half-written)."""
+"""What every `misure` command shares: options, the clock, JSON output, the one-line
+refusals (exit status 1, nothing half-written) and the command tree whose commands are imported
+only when they run.
+
+Cheap to import, as every command imports it: what a command needs of the database, the
+settings or pydantic is imported by the functions that use it (`misure --help` and `misure
+terms due` import no SQLAlchemy, `misure case show` no Prefect: tests/e2e/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
-import hashlib
+import ast
 import json
+import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, NoReturn
+from functools import cache, partial
+from importlib import import_module
+from importlib.util import find_spec
+from inspect import cleandoc
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
+import typer._click as click
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from typer._click.exceptions import (
     BadParameter,
     ClickException,
@@ -26,15 +37,16 @@ from typer._click.exceptions import (
     NoSuchOption,
     UsageError,
 )
+from typer.core import TyperCommand, TyperGroup
 
 from machines.calendar import ROME, CalendarMismatch
-from services import engine
 from services.clock import Clock, FixedClock, SystemClock
-from services.context import Context
 from services.errors import DomainError
-from services.reasons import reason
-from services.records import CaseRecord, EventRecord, TimerRecord
-from services.settings import Settings
+
+if TYPE_CHECKING:
+    from services import engine
+    from services.context import Context
+    from services.records import CaseRecord, EventRecord, TimerRecord
 
 out = Console()
 err = Console(stderr=True)
@@ -56,6 +68,197 @@ class Unavailable(Exception):
     code = "unavailable"
 
 
+CONFIGURATION = "configurazione non valida (MISURE_PROCEDURES, misure.toml)"
+Load = Callable[[], click.Command]
+
+
+class LazyGroup(TyperGroup):
+    """A group whose commands may be declared by name and one line of help, and imported only
+    when one of them runs (or its own help is asked for): `misure --help` lists every command,
+    and `misure terms due` runs one, without importing the others and what they drive.
+    `mounts` declare more the first time a name is not found or the list is asked for (the
+    procedures' commands, cli/main.py)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.declared: dict[str, tuple[str | None, Load]] = {}
+        self.mounts: list[Callable[[LazyGroup], None]] = []
+        self._listing = False
+
+    def declare(self, name: str, help: str | None, load: Load) -> None:
+        """`name`, listed with `help` (None: its own, which loads it), is what `load` returns."""
+        self.declared[name] = (help, load)
+
+    def _mount(self) -> None:
+        mounts, self.mounts = self.mounts, []
+        for mount in mounts:
+            mount(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._mount()
+        return [*self.commands, *(name for name in self.declared if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name not in self.declared:
+            self._mount()
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in self.declared:
+            return None
+        help, load = self.declared[cmd_name]
+        if self._listing and help is not None:
+            return TyperCommand(cmd_name, help=help)
+        command = load()
+        self.commands[cmd_name] = command
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """As Typer's, with the names not yet imported among the suggestions."""
+        try:
+            return self._click_resolve_command(ctx, args)
+        except UsageError as error:
+            from difflib import get_close_matches
+
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches:
+                suggested = ", ".join(repr(match) for match in matches)
+                error.message = f"{error.message.rstrip('.')}. Did you mean {suggested}?"
+            raise
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._mount()  # what cannot be mounted is told before any help is printed
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def first_paragraph(text: object) -> str | None:
+    """A help's first paragraph on one line, as a list of commands shows it."""
+    if not isinstance(text, str):
+        return None
+    return " ".join(cleandoc(text).split("\n\n")[0].split())
+
+
+class Commands(typer.Typer):
+    """What a procedure's `cli` function (`Procedure.cli`) is given to add its commands to the
+    root: as on any Typer, imported with the function's module; or by name with one line of
+    help (`lazy`), imported only when one of them runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.declared: dict[str, tuple[str | None, Load]] = {}
+
+    def lazy(self, register: str, commands: Mapping[str, str]) -> None:
+        """`commands` (name -> one line of help) are those that `register` (`module:function`,
+        given a Typer) adds; its module is imported when one of them runs."""
+        for name, help in commands.items():
+            self.declared[name] = (help, partial(registered, register, name))
+
+
+Register = str | Callable[[typer.Typer], None]
+
+
+@cache
+def _registered(register: Register) -> TyperGroup:
+    if isinstance(register, str):
+        module, _, function = register.partition(":")
+        adds: Callable[[typer.Typer], None] = getattr(import_module(module), function)
+    else:
+        adds = register
+    app = typer.Typer()
+    adds(app)
+    return typer.main.get_group(app)
+
+
+def registered(register: Register, name: str) -> click.Command:
+    """The command `name` that `register` (a function given a Typer, or its `module:function`)
+    adds."""
+    try:
+        found = _registered(register).commands.get(name)
+    except (ImportError, AttributeError) as error:
+        raise Unavailable(f"{CONFIGURATION}: {error}") from error
+    if found is None:
+        raise Unavailable(f"{CONFIGURATION}: {register} non aggiunge il comando {name}")
+    return found
+
+
+def mount_procedures(root: LazyGroup) -> None:
+    """Each configured procedure's commands on `root` (`Procedure.cli`), found without
+    importing the procedure: its declaration is read, not run (`declared_cli`)."""
+    for module in procedure_modules():
+        target = declared_cli(module)
+        if target is None:
+            continue
+        commands = Commands()
+        try:
+            module_name, _, function = target.partition(":")
+            getattr(import_module(module_name), function)(commands)
+        except (ImportError, AttributeError) as error:
+            raise Unavailable(f"{CONFIGURATION}: {error}") from error
+        if commands.registered_commands or commands.registered_groups:
+            for name, command in typer.main.get_group(commands).commands.items():
+                root.commands.setdefault(name, command)
+        for name, declared in commands.declared.items():
+            root.declared.setdefault(name, declared)
+
+
+def procedure_modules() -> list[str]:
+    """The configured procedures' modules, as `services.settings.Settings` reads them
+    (`MISURE_PROCEDURES`, a JSON list, over `procedures` in misure.toml) but without importing
+    pydantic-settings (a third of a second); a value only it can read, or refuse, is left to it
+    (tests/e2e/test_cli_startup.py holds the two to the same answers)."""
+    found = [value for name, value in os.environ.items() if name.upper() == "MISURE_PROCEDURES"]
+    try:
+        if found:
+            modules = json.loads(found[-1])
+        else:
+            import tomllib
+
+            with (Path(__file__).resolve().parent.parent / "misure.toml").open("rb") as file:
+                modules = tomllib.load(file).get("procedures", [])
+    except (OSError, ValueError):
+        modules = None
+    if isinstance(modules, list) and all(isinstance(module, str) for module in modules):
+        return modules
+    from services.settings import Settings
+
+    try:
+        return Settings().procedures
+    except ValueError as error:
+        raise Unavailable(f"{CONFIGURATION}: {error}") from error
+
+
+def declared_cli(module: str) -> str | None:
+    """The `Procedure.cli` that `module` declares, read from its source where it is written as
+    a string (as setuptools reads an `attr:` version), else by importing the module: the root
+    lists a procedure's commands without importing the procedure."""
+    try:
+        spec = find_spec(module)  # imports the packages above it, not the module
+        if spec is None or spec.origin is None:
+            raise ModuleNotFoundError(f"No module named {module!r}")
+        tree = ast.parse(Path(spec.origin).read_bytes(), spec.origin)
+    except (ImportError, OSError, SyntaxError, ValueError) as error:
+        raise Unavailable(f"{CONFIGURATION}: {error}") from error
+    for node in ast.walk(tree):
+        callee = getattr(node, "func", None)
+        named = getattr(callee, "id", None) or getattr(callee, "attr", None)
+        if isinstance(node, ast.Call) and named == "Procedure":
+            cli = next((kw.value for kw in node.keywords if kw.arg == "cli"), None)
+            if cli is None:
+                return None
+            if isinstance(cli, ast.Constant) and isinstance(cli.value, str | None):
+                return cli.value
+    try:  # not written as a string: the declaration says it when run
+        cli = import_module(module).PROCEDURE.cli
+    except (ImportError, AttributeError) as error:
+        raise Unavailable(f"{CONFIGURATION}: {error}") from error
+    return cli if isinstance(cli, str) else None
+
+
 @contextmanager
 def refusals(as_json: bool = False) -> Iterator[None]:
     """Turn refusals into one line on stderr (a JSON object with --json) and exit status 1;
@@ -63,15 +266,20 @@ def refusals(as_json: bool = False) -> Iterator[None]:
     file that cannot be written), naming what to check, never a traceback."""
     try:
         yield
-    except (DomainError, Refused, CalendarMismatch, ValueError, ArithmeticError) as error:
-        fail(error, as_json)
-    except ArgumentError as error:
-        fail(Unavailable(f"MISURE_DATABASE_URL non valido: {error}"), as_json)
-    except SQLAlchemyError as error:
-        cause = " ".join(str(getattr(error, "orig", None) or error).split())[:300]
-        fail(Unavailable(f"database non raggiungibile (MISURE_DATABASE_URL): {cause}"), as_json)
+    except (DomainError, Refused, Unavailable, CalendarMismatch, ValueError, ArithmeticError) as e:
+        fail(e, as_json)
     except OSError as error:
         fail(Unavailable(f"{error.strerror or error}: {error.filename or ''}".strip()), as_json)
+    except Exception as error:
+        # SQLAlchemy's errors, if this command imported it (a command that did not cannot
+        # have raised one, and need not import it to know).
+        found = sys.modules.get("sqlalchemy.exc")
+        if found is None or not isinstance(error, found.SQLAlchemyError):
+            raise
+        if isinstance(error, found.ArgumentError):
+            fail(Unavailable(f"MISURE_DATABASE_URL non valido: {error}"), as_json)
+        cause = " ".join(str(getattr(error, "orig", None) or error).split())[:300]
+        fail(Unavailable(f"database non raggiungibile (MISURE_DATABASE_URL): {cause}"), as_json)
 
 
 def fail(error: Exception, as_json: bool) -> NoReturn:
@@ -79,6 +287,8 @@ def fail(error: Exception, as_json: bool) -> NoReturn:
     first and freed a place) is acted on as after any change."""
     signals = getattr(error, "signals", ())
     if signals and _made:
+        import hashlib
+
         digest = hashlib.sha256(str(error).encode()).hexdigest()[:16]
         act_on_signals(_made[-1], signals, f"refused:{digest}")
     code = getattr(error, "code", "invalid_input")
@@ -95,21 +305,25 @@ def tell(code: str, message: str, field: str | None, as_json: bool) -> None:
             body["field"] = field
         sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
     else:
-        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]errore:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def run(app: typer.Typer, args: list[str]) -> int:
+def run(app: typer.Typer | click.Command, args: list[str]) -> int:
     """Run the command line on `args`; its exit status. Never a traceback: a usage error (an
     unknown command or option, a missing or malformed value) is one line and status 2, a
     refusal one line and status 1 (`fail`), anything unforeseen one line and status 1; `--help`
     and a group named alone print the help, as Typer does."""
     as_json = "--json" in args
     try:
-        done = app(args=args, standalone_mode=False)
-    except NoArgsIsHelpError as error:
-        if text := error.format_message().strip():  # rich printed the help already
-            sys.stdout.write(text + "\n")
-        return error.exit_code
+        try:
+            done = app(args=args, standalone_mode=False)
+        except NoArgsIsHelpError as error:
+            if text := error.format_message().strip():  # rich printed the help already
+                sys.stdout.write(text + "\n")
+            return error.exit_code
+    except Unavailable as error:  # a procedure's commands could not be mounted
+        tell(Unavailable.code, str(error), None, as_json)
+        return 1
     except ClickException as error:
         code = "usage" if isinstance(error, UsageError) else "invalid_input"
         tell(code, usage(error), _parameter(error), as_json)
@@ -132,8 +346,13 @@ def usage(error: ClickException) -> str:
     elif isinstance(error, MissingParameter):
         text = f"manca {_hint(error) or 'un valore'}"
     elif isinstance(error, BadParameter):
-        cause = error.__cause__
-        why = reason(cause.errors()[0]) if isinstance(cause, ValidationError) else error.message
+        cause, pydantic = error.__cause__, sys.modules.get("pydantic_core")
+        if pydantic is not None and isinstance(cause, pydantic.ValidationError):
+            from services.reasons import reason
+
+            why = reason(cause.errors()[0])
+        else:
+            why = error.message
         text = f"valore non valido per {_hint(error) or 'un parametro'}: {why}"
     else:
         text = error.format_message()
@@ -173,8 +392,17 @@ _made: list[Context] = []  # the context this command made: one command, one pro
 
 
 def make_context(now: str | None = None) -> Context:
+    from services.context import Context
+    from services.procedure import load_procedures
+    from services.settings import Settings
+
     clock: Clock = SystemClock() if now is None else FixedClock(instant(now))
-    ctx = Context.from_settings(Settings(), clock)
+    try:
+        settings = Settings()
+        load_procedures(settings.procedures)
+    except (ImportError, ValueError, AttributeError) as error:
+        raise Unavailable(f"{CONFIGURATION}: {error}") from error
+    ctx = Context.from_settings(settings, clock)
     _made.append(ctx)
     return ctx
 
@@ -183,9 +411,9 @@ def instant(value: str) -> datetime:
     try:
         instant = datetime.fromisoformat(value)
     except ValueError as error:
-        raise Refused(f"--now {value!r} is not an ISO 8601 instant") from error
+        raise Refused(f"--now {value!r} non è un istante ISO 8601") from error
     if instant.tzinfo is None:
-        raise Refused(f"--now {value!r} needs an offset, e.g. 2026-03-02T09:00:00+01:00")
+        raise Refused(f"--now {value!r} senza scarto da UTC: ad esempio 2026-03-02T09:00:00+01:00")
     return instant.astimezone(UTC)
 
 
@@ -196,7 +424,7 @@ def pairs(values: list[str]) -> dict[str, Any]:
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise Refused(f"--data {item!r} is not key=value")
+            raise Refused(f"--data {item!r} non è nella forma chiave=valore")
         try:
             value = json.loads(raw)
         except ValueError:
@@ -207,6 +435,13 @@ def pairs(values: list[str]) -> dict[str, Any]:
 
 def emit(document: Any) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=json_value) + "\n")
+
+
+def columns(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """`rows` under `headings` in aligned columns, as plain text: a long list at once."""
+    widths = [max(map(len, column)) for column in zip(headings, *rows, strict=True)]
+    padded = (map(str.ljust, row, widths) for row in (headings, *rows))
+    return "".join("  ".join(cells).rstrip() + "\n" for cells in padded)
 
 
 def json_value(value: Any) -> Any:
@@ -292,12 +527,12 @@ def print_result(result: engine.FireResult, as_json: bool, ctx: Context) -> None
     if as_json:
         emit({**asdict(result), "served": served})
         return
-    replayed = " (already done with this key)" if result.replayed else ""
+    replayed = " (già fatto con questa chiave)" if result.replayed else ""
     for caught in result.caught_up:
-        out.print(f"{result.reference}: term passed first: {caught}")
+        out.print(f"{result.reference}: prima è scaduto un termine: {caught}")
     out.print(
         f"{result.reference}: {result.trigger} {result.from_state or '-'} -> "
-        f"[bold]{result.to_state}[/] (event {result.sequence}){replayed}"
+        f"[bold]{result.to_state}[/] (evento {result.sequence}){replayed}"
     )
     for line in served:
         err.print(line, highlight=False)

@@ -11,89 +11,181 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from shlex import quote
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
+import typer._click as click
 
-from cli import api as api_cli
-from cli import audit as audit_cli
-from cli import delivery as delivery_cli
-from cli import outgoing as outgoing_cli
-from cli import stack as stack_cli
 from cli.common import (
     COUNT_MAX,
     ActorOption,
     DataOption,
     JsonOption,
     KeyOption,
+    LazyGroup,
     NowOption,
-    Unavailable,
     act_on_signals,
+    columns,
     detail_json,
     emit,
     err,
+    first_paragraph,
     make_context,
+    mount_procedures,
     out,
     pairs,
     print_result,
     redacted,
     refusals,
+    registered,
     rome,
     row_json,
     run,
-    tell,
     timer_json,
 )
 from machines.calendar import ROME, TermRule, Unit, is_holiday
-from services import delivery, engine, notices, schema, timers
-from services.context import Context
 from services.errors import InvalidInput
-from services.procedure import attribute, load_procedures
-from services.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+if TYPE_CHECKING:
+    from services import notices, timers
+    from services.context import Context
+
+# Each command is imported when it runs (cli.common.LazyGroup): the root declares them by name
+# with one line of help (tests/e2e/test_cli_startup.py holds each line to the command's own), and
+# what a command drives (SQLAlchemy, Prefect, WeasyPrint) is imported by its function.
 db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
-case_app = typer.Typer(no_args_is_help=True, help="Cases: list, show, open, fire triggers.")
+case_app = typer.Typer(
+    cls=LazyGroup, no_args_is_help=True, help="Cases: list, show, open, fire triggers."
+)
 timers_app = typer.Typer(no_args_is_help=True, help="Durable timers: sweep, incidents.")
 terms_app = typer.Typer(no_args_is_help=True, help="Legal terms (DOMAIN.md section 6).")
 notices_app = typer.Typer(
     no_args_is_help=True,
     help="Notices: render and send what the outbox asks for; letterheads, protocol register.",
 )
-app.add_typer(db_app, name="db")
-app.add_typer(notices_app, name="notices")
-app.add_typer(case_app, name="case")
-app.add_typer(timers_app, name="timers")
-app.add_typer(terms_app, name="terms")
-app.command("stack")(stack_cli.stack)
-app.add_typer(api_cli.api_app, name="api")
-app.add_typer(audit_cli.audit_app, name="audit")
-outgoing_cli.register(notices_app, case_app)
-delivery_cli.register(notices_app)
 
 
-def _mount_procedures() -> str | None:
-    """Each configured procedure adds its actors' commands; a configuration that cannot be
-    loaded is told in one line, naming the setting, when the command runs."""
-    try:
-        for procedure in load_procedures(Settings().procedures):
-            if procedure.cli is not None:
-                attribute(procedure.cli)(app)
-    except (ImportError, ValueError, AttributeError) as error:
-        return f"configurazione non valida (MISURE_PROCEDURES, misure.toml): {error}"
-    return None
+def _adds(group: typer.Typer, name: str) -> Callable[[typer.Typer], None]:
+    return lambda app: app.add_typer(group, name=name)
 
 
-CONFIGURATION_ERROR = _mount_procedures()
+def _case(app: typer.Typer) -> None:
+    app.add_typer(case_app, name="case")
+
+
+def _case_group() -> click.Command:
+    """`case`, whose commands of other modules are imported when they run."""
+    group = registered(_case, "case")
+    if isinstance(group, LazyGroup):
+        group.declare("identity", None, partial(registered, _outgoing_case, "identity"))
+        group.declare("retry", None, partial(registered, _desk_case, "retry"))
+    return group
+
+
+def _outgoing_case(app: typer.Typer) -> None:
+    from cli import outgoing
+
+    outgoing.register(typer.Typer(), app)
+
+
+def _desk_case(app: typer.Typer) -> None:
+    from cli import desk
+
+    desk.register(typer.Typer(), app)
+
+
+def _notices(app: typer.Typer) -> None:
+    from cli import delivery, outgoing
+
+    outgoing.register(notices_app, typer.Typer())
+    delivery.register(notices_app)
+    app.add_typer(notices_app, name="notices")
+
+
+def _timers(app: typer.Typer) -> None:
+    global timers  # the sweep's --mode is read from its annotation, timers.SweepMode
+    from services import timers
+
+    app.add_typer(timers_app, name="timers")
+
+
+def _work(app: typer.Typer) -> None:
+    app.command("work")(work)
+
+
+def _stack(app: typer.Typer) -> None:
+    from cli import stack
+
+    app.command("stack")(stack.stack)
+
+
+def _api(app: typer.Typer) -> None:
+    from cli import api
+
+    app.add_typer(api.api_app, name="api")
+
+
+def _audit(app: typer.Typer) -> None:
+    from cli import audit
+
+    app.add_typer(audit.audit_app, name="audit")
+
+
+def _desk(app: typer.Typer) -> None:
+    from cli import desk
+
+    desk.register(app, typer.Typer())
+
+
+# The commands of other modules, with their help's first paragraph (tests/e2e/test_cli_startup.py
+# holds each to the command's own); this module's own say theirs (`root`).
+ELSEWHERE: dict[str, tuple[str, Callable[[typer.Typer], None]]] = {
+    "audit": ("The trail: verify its chains, seal them.", _audit),
+    "api": ("The court registry API.", _api),
+    "stack": (
+        "Run misure with Prefect: server and UI, work pool, deployments, a worker, the API. "
+        "Ctrl-C, SIGTERM and SIGHUP stop it all (exit status 0).",
+        _stack,
+    ),
+    "pages": ("Case pages and work queues (the Prefect UI's, as files).", _desk),
+    "dispatch": (
+        "Every few seconds, start each Prefect deployment that has work due (timers, notices, "
+        "messages, changed case pages, the procedures' signals) and whose last run is over, "
+        "until interrupted. Needs PREFECT_API_URL (the stack sets it).",
+        _desk,
+    ),
+}
+
+
+def root() -> LazyGroup:
+    """The `misure` command: every command declared, none imported; the procedures' are
+    declared when the list is asked for or a name is not the root's own."""
+    app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=False, help=__doc__)
+    group = typer.main.get_group(app)
+    assert isinstance(group, LazyGroup)
+    own = {"db": (db_app, _adds(db_app, "db")), "case": (case_app, _case)}
+    own |= {"timers": (timers_app, _timers), "terms": (terms_app, _adds(terms_app, "terms"))}
+    own["notices"] = (notices_app, _notices)
+    for name, (sub, register) in own.items():
+        load = _case_group if name == "case" else partial(registered, register, name)
+        group.declare(name, first_paragraph(sub.info.help), load)
+    group.declare("work", first_paragraph(work.__doc__), partial(registered, _work, "work"))
+    for name, (help, register) in ELSEWHERE.items():
+        group.declare(name, help, partial(registered, register, name))
+    group.mounts.append(mount_procedures)
+    return group
 
 
 # db ------------------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade(as_json: JsonOption = False) -> None:
     """Create or migrate the schema to the latest revision."""
+    from services import schema
+    from services.settings import Settings
+
     with refusals(as_json):
         settings = Settings()
         ctx = make_context()
@@ -101,7 +193,9 @@ def db_upgrade(as_json: JsonOption = False) -> None:
     if as_json:
         emit({"revision": revision, "database": redacted(settings.database_url)})
     else:
-        out.print(f"database at revision [bold]{revision}[/] ({redacted(settings.database_url)})")
+        out.print(
+            f"database alla revisione [bold]{revision}[/] ({redacted(settings.database_url)})"
+        )
 
 
 # case ----------------------------------------------------------------------------------------
@@ -110,28 +204,58 @@ def case_list(
     kind: Annotated[str | None, typer.Option(help="Only cases of this kind.")] = None,
     state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=COUNT_MAX, help="At most this many.")] = 500,
+    after: Annotated[
+        str | None, typer.Option(help="Only the cases after this one (the next page).")
+    ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List cases, oldest first, each in its state in law (a term already passed counts)."""
+    """List cases, oldest first, each in its state in law (a term already passed counts);
+    a page at a time, each saying where the next starts."""
+    from services import engine
+
     with refusals(as_json):
-        cases = engine.list_cases(make_context(now), kind, state, limit)
+        page = engine.case_page(make_context(now), kind, state, limit, after)
     if as_json:
-        emit({"cases": [row_json(case) for case in cases]})
-        return
-    table = Table("reference", "kind", "state", "version", "updated (Italian time)")
-    for case in cases:
-        table.add_row(
-            case.reference, case.kind, case.state, str(case.version), rome(case.updated_at)
+        emit(
+            {
+                "cases": [row_json(case) for case in page.rows],
+                "more": page.next is not None,
+                "next": page.next,
+            }
         )
-    out.print(table)
-    out.print(f"{len(cases)} case(s)")
+        return
+    headings = ("riferimento", "tipo", "stato", "versione", "aggiornata (ora italiana)")
+    rows = [
+        (case.reference, case.kind, case.state, str(case.version), rome(case.updated_at))
+        for case in page.rows
+    ]
+    sys.stdout.write(columns(headings, rows))  # 500 rows: a rich Table takes a third of a second
+    out.print("1 pratica" if len(page.rows) == 1 else f"{len(page.rows)} pratiche")
+    if page.next is not None:
+        options = [("--kind", kind), ("--state", state), ("--now", now)]
+        if limit != 500:
+            options.append(("--limit", str(limit)))
+        again = "".join(f" {name} {quote(v)}" for name, v in options if v is not None)
+        command = f"misure case list{again} --after {quote(page.next)}"
+        out.print(
+            f"altre pratiche oltre queste {len(page.rows)}: {command}"
+            if state is None  # with a state, a page looks at --limit cases, shows those in it
+            else f"altre pratiche da esaminare dopo {page.next}: {command}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @case_app.command("show")
 def case_show(reference: str, now: NowOption = None, as_json: JsonOption = False) -> None:
     """State in law, what can happen now (and why not), terms, the full history and what the
     procedure knows of the case (dates, court, decision, facility and place)."""
+    from rich.table import Table
+
+    from services import engine
+
     with refusals(as_json):
         detail = engine.describe(make_context(now), reference)
     if as_json:
@@ -139,43 +263,46 @@ def case_show(reference: str, now: NowOption = None, as_json: JsonOption = False
         return
     case = detail.case
     out.print(
-        f"[bold]{case.reference}[/] ({case.kind}) - state [bold]{detail.state}[/], "
-        f"version {case.version}"
+        f"[bold]{case.reference}[/] ({case.kind}) - stato [bold]{detail.state}[/], "
+        f"versione {case.version}"
     )
     for passed in detail.passed_terms:
         out.print(
-            f"term [bold]{passed.timer}[/] passed at {rome(passed.due_at)} (Italian time): "
-            f"{passed.trigger} -> {passed.to_state}, effective then; not yet recorded by a sweep"
+            f"termine [bold]{passed.timer}[/] scaduto il {rome(passed.due_at)} (ora italiana): "
+            f"{passed.trigger} -> {passed.to_state}, con effetto da allora; non ancora "
+            "registrato da una scansione dei termini"
         )
     if detail.facts:
-        facts = Table("fact", "value", title="What the procedure knows")
+        facts = Table("dato", "valore", title="Cosa sa la procedura")
         for name, value in detail.facts.items():
             if value is not None:
                 facts.add_row(name, str(value))
         out.print(facts)
-    triggers = Table("trigger", "allowed", "to", "why not", title="What can happen now")
+    triggers = Table("trigger", "consentito", "verso", "perché no", title="Cosa può accadere ora")
     for verdict in detail.verdicts:
         triggers.add_row(
             verdict.trigger,
-            "yes" if verdict.allowed else "no",
+            "sì" if verdict.allowed else "no",
             verdict.dest or "",
             "; ".join(verdict.reasons),
         )
     out.print(triggers)
-    pending = Table("timer", "due (Italian time)", "does", "term", title="Pending timers")
+    pending = Table(
+        "timer", "scadenza (ora italiana)", "effetto", "termine", title="Termini in corso"
+    )
     for timer in detail.pending_timers:
-        does = timer.fires or f"notice {timer.notice}"
+        does = timer.fires or f"comunicazione {timer.notice}"
         pending.add_row(timer.name, rome(timer.due_at), does, timer.legal_basis)
     out.print(pending)
     history = Table(
         "#",
-        "effective (Italian time)",
+        "efficace (ora italiana)",
         "trigger",
-        "from",
-        "to",
-        "actor",
-        "legal basis",
-        title="History",
+        "da",
+        "a",
+        "attore",
+        "base giuridica",
+        title="Cronologia",
     )
     for event in detail.history:
         recorded = "" if event.effective_at == event.occurred_at else " *"
@@ -190,7 +317,10 @@ def case_show(reference: str, now: NowOption = None, as_json: JsonOption = False
         )
     out.print(history)
     if any(event.effective_at != event.occurred_at for event in detail.history):
-        out.print("* recorded later than it took effect (a term that lapsed before the sweep ran)")
+        out.print(
+            "* registrato dopo che ha avuto effetto (un termine scaduto prima che la scansione "
+            "dei termini passasse)"
+        )
 
 
 @case_app.command("open")
@@ -203,6 +333,8 @@ def case_open(
     as_json: JsonOption = False,
 ) -> None:
     """Open a case of KIND in its initial state."""
+    from services import engine
+
     with refusals(as_json):
         ctx = make_context(now)
         result = engine.open_case(ctx, kind, actor, pairs(data or []), key)
@@ -220,6 +352,8 @@ def case_fire(
     as_json: JsonOption = False,
 ) -> None:
     """Fire TRIGGER on case REFERENCE."""
+    from services import engine
+
     with refusals(as_json):
         ctx = make_context(now)
         result = engine.fire(ctx, reference, trigger, actor, pairs(data or []), key)
@@ -236,7 +370,7 @@ def timers_sweep(
     mode: Annotated[
         timers.SweepMode,
         typer.Option(help="One transaction per firing, or per batch with savepoints."),
-    ] = (timers.SweepMode.EACH),
+    ] = cast("timers.SweepMode", "each"),  # not imported before the group is: its value
     as_json: JsonOption = False,
 ) -> None:
     """Fire every timer due now (or at --now)."""
@@ -253,21 +387,23 @@ def timers_sweep(
         emit({"at": at.isoformat(), "due": total, **asdict(report), "served": served})
         return
     out.print(
-        f"sweep at {rome(at)}: {report.fired} fired, {report.cancelled} cancelled, "
-        f"{report.retried} to retry, {report.failed} failed"
+        f"scansione dei termini al {rome(at)}: {report.fired} scattati, {report.cancelled} "
+        f"annullati, {report.retried} da ritentare, {report.failed} falliti"
     )
     for line in served:
         err.print(line, highlight=False)
     for incident in report.incidents:
-        err.print(f"[red]incident:[/] {incident}", highlight=False)
+        err.print(f"[red]incidente:[/] {incident}", highlight=False)
 
 
 def _sweep_with_progress(
     ctx: Context, at: datetime, batch: int, mode: timers.SweepMode, total: int
 ) -> timers.SweepReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as bar:
-        task = bar.add_task("firing due timers", total=total)
+        task = bar.add_task("termini scaduti in esecuzione", total=total)
         advance: Callable[[int], None] = lambda done: bar.advance(task, done)  # noqa: E731
         return timers.sweep(ctx, at, batch=batch, mode=mode, progress=advance)
 
@@ -275,6 +411,8 @@ def _sweep_with_progress(
 @timers_app.command("incidents")
 def timers_incidents(as_json: JsonOption = False) -> None:
     """Timers that failed all their attempts: they need a person."""
+    from rich.table import Table
+
     with refusals(as_json):
         found = timers.incidents(make_context())
     if as_json:
@@ -287,7 +425,12 @@ def timers_incidents(as_json: JsonOption = False) -> None:
         )
         return
     table = Table(
-        "case", "timer", "due (Italian time)", "attempts", "last error", title="Incidents"
+        "pratica",
+        "timer",
+        "scadenza (ora italiana)",
+        "tentativi",
+        "ultimo errore",
+        title="Incidenti",
     )
     for timer, reference in found:
         table.add_row(
@@ -296,7 +439,6 @@ def timers_incidents(as_json: JsonOption = False) -> None:
     out.print(table)
 
 
-@app.command("work")
 def work(
     every: Annotated[float, typer.Option(min=1, max=86400, help="Seconds between rounds.")] = 60,
     batch: Annotated[
@@ -306,14 +448,17 @@ def work(
     """Every few seconds, fire due timers, serve the procedures' signals (freed places
     reassigned) and render pending notices, until interrupted (the embedded scheduler;
     Prefect deployments take this over on a server)."""
+    from services import delivery, notices, timers
+    from services.settings import Settings
+
     ctx = make_context()
     office = _office()
     settings = Settings()
     transport = delivery.transport_from(settings)
     policy = delivery.DeliveryPolicy.from_settings(settings)
     out.print(
-        f"firing timers, serving signals, rendering and sending notices every {every:g} s "
-        f"(messages: {transport.describe}); Ctrl-C stops"
+        f"ogni {every:g} s: termini scaduti, segnali, comunicazioni da emettere e da inviare "
+        f"(messaggi: {transport.describe}); Ctrl-C per fermare"
     )
     try:
         while True:
@@ -328,22 +473,24 @@ def work(
                 sent = delivery.deliver_pending(ctx, transport, policy)
             if swept.handled or any(served.values()) or rendered.handled or sent.handled:
                 out.print(
-                    f"{rome(ctx.clock.now())}: timers {swept.fired} fired, "
-                    f"{swept.cancelled} cancelled, {swept.retried} to retry, {swept.failed} "
-                    f"failed; signals served {served}; notices "
-                    f"{rendered.rendered} rendered, {rendered.failed} failed; messages "
-                    f"{sent.sent} sent, {sent.retried} to retry, {sent.failed} failed, "
-                    f"{sent.uncertain} uncertain"
+                    f"{rome(ctx.clock.now())}: termini {swept.fired} scattati, "
+                    f"{swept.cancelled} annullati, {swept.retried} da ritentare, "
+                    f"{swept.failed} falliti; segnali serviti {served}; comunicazioni "
+                    f"{rendered.rendered} emesse, {rendered.failed} fallite; messaggi "
+                    f"{sent.sent} inviati, {sent.retried} da ritentare, {sent.failed} falliti, "
+                    f"{sent.uncertain} incerti"
                 )
             time.sleep(every)
     except KeyboardInterrupt:
-        out.print("stopped")
+        out.print("fermato")
 
 
 # notices -------------------------------------------------------------------------------------
 def _office() -> notices.Office:
-    settings = Settings()
-    return notices.Office.from_settings(settings)
+    from services import notices
+    from services.settings import Settings
+
+    return notices.Office.from_settings(Settings())
 
 
 @notices_app.command("render")
@@ -356,14 +503,15 @@ def notices_render(
 ) -> None:
     """Issue every pending notice, each exactly once: numbered in the office's protocol
     register, rendered to HTML and PDF/A, signed where a certificate is configured."""
+    from services import notices
+
     with refusals(as_json):
         report = notices.render_pending_notices(make_context(now), _office(), limit=limit)
     if as_json:
         emit(asdict(report))
         return
     out.print(
-        f"{report.rendered} rendered, {report.already_rendered} already rendered, "
-        f"{report.failed} failed"
+        f"{report.rendered} emesse, {report.already_rendered} già emesse, {report.failed} fallite"
     )
 
 
@@ -376,6 +524,10 @@ def case_documents(
     as_json: JsonOption = False,
 ) -> None:
     """The notices rendered for a case, with their sha256; --out writes the PDFs."""
+    from rich.table import Table
+
+    from services import notices
+
     with refusals(as_json):
         found = notices.document_for(make_context(), reference)
         written: list[str] = []
@@ -399,14 +551,14 @@ def case_documents(
     if as_json:
         emit({"reference": reference, "documents": rows, "written": written})
         return
-    table = Table("id", "template", "rendered (Italian time)", "sha256", title=reference)
+    table = Table("id", "modello", "emessa (ora italiana)", "sha256", title=reference)
     for document in found:
         table.add_row(
             str(document.id), document.template, rome(document.rendered_at), document.sha256
         )
     out.print(table)
     for name in written:
-        out.print(f"written {name}")
+        out.print(f"scritto {name}")
 
 
 # terms ---------------------------------------------------------------------------------------
@@ -423,11 +575,11 @@ def terms_due(
     """When a term ends and when its timer is due (00:00 Italian time of the next day)."""
     with refusals(as_json):
         if (days is None) == (months is None):
-            raise InvalidInput("give exactly one of --days and --months")
+            raise InvalidInput("indicare uno e uno solo tra --days e --months")
         try:
             start_day = date.fromisoformat(start)
         except ValueError as error:
-            raise InvalidInput(f"--start {start!r} is not a date (YYYY-MM-DD)") from error
+            raise InvalidInput(f"--start {start!r} non è una data (AAAA-MM-GG)") from error
         amount, unit = (days, Unit.DAYS) if days is not None else (months, Unit.MONTHS)
         assert amount is not None
         article = "art. 172 c.p.p." if unit is Unit.DAYS else "art. 2963 c.c."
@@ -447,17 +599,18 @@ def terms_due(
     if as_json:
         emit(document)
         return
-    moved = f" (moved from {unextended:%d/%m/%Y}, a holiday)" if last != unextended else ""
+    moved = f" (spostato dal {unextended:%d/%m/%Y}, festivo)" if last != unextended else ""
     out.print(
-        f"term {rule.describe()} from {start_day:%d/%m/%Y}: last day "
-        f"[bold]{last:%d/%m/%Y}[/]{moved}; timer due {rome(due)} Italian time "
+        f"termine {rule.describe()} dal {start_day:%d/%m/%Y}: ultimo giorno "
+        f"[bold]{last:%d/%m/%Y}[/]{moved}; timer alle {rome(due)} ora italiana "
         f"({due.isoformat()})"
     )
 
 
 def main() -> None:
     """The `misure` command: one line on stderr for any failure, never a traceback."""
-    if CONFIGURATION_ERROR is not None:
-        tell(Unavailable.code, CONFIGURATION_ERROR, None, "--json" in sys.argv)
-        sys.exit(1)
-    sys.exit(run(app, sys.argv[1:]))
+    sys.exit(run(root(), sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -112,19 +112,32 @@ def notices_protocol(
             }
         )
         return
-    table = Table("protocollo", "ora", "pratica", "oggetto", "stato", title=f"{office} {the_day}")
+    table = Table(
+        "protocollo", "ora", "pratica", "oggetto", "stato",
+        title=f"Registro di protocollo in uscita di {office}, {the_day:%d/%m/%Y}",
+    )  # fmt: skip
     for line in register.lines:
         table.add_row(
             line.label,
             line.registered_at.astimezone(ROME).strftime("%H:%M:%S"),
             line.reference,
             line.subject,
-            line.status,
+            _status(line.status, line.annulled_reason),
         )
     out.print(table)
-    out.print(f"{len(register.lines)} registrazioni")
+    count = len(register.lines)
+    out.print(f"{count} {'registrazione' if count == 1 else 'registrazioni'}")
     for name in written:
         out.print(f"scritto {name}")
+
+
+# What a registration's status is called in the register (the codes stay in --json).
+STATUS = {"registered": "registrato", "annulled": "annullato"}
+
+
+def _status(status: str, annulled_reason: str | None) -> str:
+    label = STATUS.get(status, status)
+    return f"{label}: {annulled_reason}" if annulled_reason else label
 
 
 def case_identity(

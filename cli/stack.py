@@ -1,24 +1,30 @@
 """`misure stack`: what `make run` starts. The database migrated (and a fictional demo loaded if
 it is empty), the Prefect server with its UI, the `misure` process work pool, every deployment
-of prefect.yaml and a worker; it prints where to look and stops everything on Ctrl-C."""
+of prefect.yaml, a worker and the court API; it prints where to look and stops everything on
+Ctrl-C, SIGTERM or SIGHUP (each child's whole process group, then exit status 0), and if it fails
+while starting."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
 from sqlalchemy.engine import make_url
 
 from cli.common import Refused, out, redacted, refusals
-from services import engine, schema
+from services import engine, pages, schema
 from services.clock import FixedClock, SystemClock
 from services.context import Context
 from services.procedure import attribute, load_procedures
@@ -26,6 +32,8 @@ from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # each stops the stack as Ctrl-C does
+PROFILE_MARK = "# written by `misure stack`: Prefect's CLI with this PREFECT_HOME reaches it"
 
 
 def stack(
@@ -36,94 +44,140 @@ def stack(
         int | None, typer.Option(min=1, help="Flow runs a worker runs at once.")
     ] = None,
     api_port: Annotated[int, typer.Option(help="Port of the court registry API.")] = 8400,
+    host: Annotated[
+        str, typer.Option(help="Address the Prefect server and the API listen on.")
+    ] = "127.0.0.1",
 ) -> None:
-    """Run misure with Prefect: server and UI, work pool, deployments, a worker."""
-    with refusals():
-        env = _environment(port)
-        database = env["MISURE_DATABASE_URL"]
-        _prepare(database, demo)
-    logs = Path(env["PREFECT_HOME"]).parent / "log"
-    logs.mkdir(parents=True, exist_ok=True)
-    children: list[subprocess.Popen[bytes]] = []
+    """Run misure with Prefect: server and UI, work pool, deployments, a worker, the API.
+    Ctrl-C, SIGTERM and SIGHUP stop it all (exit status 0)."""
+    previous = {stop: signal.signal(stop, _SIGNALS.interrupt) for stop in STOPS}
+    children: _Children | None = None
     try:
         with refusals():
-            _serve(children, env, port, logs, workers, worker_limit, api_port)
-    except KeyboardInterrupt:
-        out.print("stopping")
+            env = _environment(host, port)
+            _prepare(env["MISURE_DATABASE_URL"], demo)
+            logs = Path(env["PREFECT_HOME"]).parent / "log"
+            logs.mkdir(parents=True, exist_ok=True)
+            children = _Children(env, logs)
+            _serve(children, host, port, workers, worker_limit, api_port)
+    except KeyboardInterrupt as stop:
+        with suppress(OSError):  # the terminal may be gone (SIGHUP)
+            out.print(f"stopping ({stop.args[0] if stop.args else 'SIGINT'})")
     finally:
-        _stop(children)
+        for name in STOPS:  # nothing interrupts the stop itself
+            signal.signal(name, signal.SIG_IGN)
+        if children is not None:
+            children.stop()
+        for name, handler in previous.items():
+            if handler is not None:
+                signal.signal(name, handler)
 
 
 def _serve(
-    children: list[subprocess.Popen[bytes]],
-    env: dict[str, str],
+    children: _Children,
+    host: str,
     port: int,
-    logs: Path,
     workers: int,
     worker_limit: int | None,
     api_port: int,
 ) -> None:
-    """Start the server, the pool, the deployments and the worker; return when interrupted,
-    raise if one of them stops."""
+    """Start the server, the pool, the deployments, the workers and the API; return when
+    interrupted, raise if one of them stops. A child is one `children.start` line."""
+    env, logs = children.env, children.logs
     database = env["MISURE_DATABASE_URL"]
-    server = ["server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    children.append(_start("prefect-server", server, env, logs))
-    _wait_healthy(f"http://127.0.0.1:{port}/api/health", children[0])
-    _wait_healthy(f"http://127.0.0.1:{port}/", children[0])  # the UI, once its files are ready
+    prefect, misure, shown = str(BIN / "prefect"), str(BIN / "misure"), _shown(host)
+    ui = f"http://{shown}:{port}/v2"
+    server = children.start(
+        "prefect-server", [prefect, "server", "start", "--host", host, "--port", str(port)]
+    )
+    _wait_healthy(f"http://{shown}:{port}/api/health", server)
+    _wait_healthy(f"{ui}/", server)  # the UI, once its files are ready
     _run(["work-pool", "create", "misure", "--type", "process", "--overwrite"], env)
     merged = _deployments(Path(env["PREFECT_HOME"]).parent / "prefect.yaml")
     _run(["--no-prompt", "deploy", "--all", "--prefect-file", str(merged)], env)
+    limit = [] if worker_limit is None else ["--limit", str(worker_limit)]
     for n in range(1, workers + 1):
-        worker = ["worker", "start", "--pool", "misure", "--name", f"misure-worker-{n}"]
-        if worker_limit is not None:
-            worker += ["--limit", str(worker_limit)]
-        children.append(_start(f"prefect-worker-{n}", worker, env, logs))
-    api = [str(BIN / "misure"), "api", "serve", "--port", str(api_port)]
-    children.append(_start("api", api, env, logs, program=None))
-    _wait_healthy(f"http://127.0.0.1:{api_port}/health", children[-1])
+        name = f"misure-worker-{n}"
+        children.start(
+            f"prefect-worker-{n}",
+            [prefect, "worker", "start", "--pool", "misure", "--name", name, *limit],
+        )
+    api = children.start("api", [misure, "api", "serve", "--host", host, "--port", str(api_port)])
+    _wait_healthy(f"http://{shown}:{api_port}/health", api)
+    children.start("dispatcher", [misure, "dispatch"])  # starts each job when it has work
     example = _example_case(database)
     if example is not None:
         run = ["deployment", "run", "case-status/case-status", "--param", f"reference={example}"]
         _run(run, env)
+    wait = 0 if example is None else 90  # the pages of an empty database take no time
     lines = [
         f"[bold green]misure is running[/] on {redacted(database)}",
-        f"  Prefect UI:  http://127.0.0.1:{port}  (deployments, runs, artifacts)",
-        f"  court API:   http://127.0.0.1:{api_port}/docs  (tokens: misure api token issue)",
+        f"  Prefect UI:  {ui}/  (deployments, runs, artifacts)",
+        f"  court API:   http://{shown}:{api_port}/docs  (tokens: misure api token issue)",
+        f"  work queues: {ui.removesuffix('/v2')}{_page_path(database, pages.INDEX_KEY, wait)}"
+        "  (every office, court and case)",
         f"  logs:        {logs}",
-        "  inspect a case: Deployments > case-status > Run, with its reference",
-        f"  processes:   {' '.join(str(child.pid) for child in children)} (server, workers, API)",
-        "Ctrl-C stops everything.",
+        "  incidents:   Deployments > retry-incident > Run, with the case's reference",
+        f"  processes:   {children.described()}",
+        "Prefect's own CLI reaches this server with:",
+        f"  export PREFECT_API_URL={env['PREFECT_API_URL']} PREFECT_UI_URL={env['PREFECT_UI_URL']}",
+        "Ctrl-C (or SIGTERM) stops everything.",
     ]
     if example is not None:
-        lines.insert(
-            2, f"  a case:      http://127.0.0.1:{port}/artifacts/key/case-{example.lower()}"
-        )
-    out.print("\n".join(lines), highlight=False)
+        page = _page_path(database, pages.case_key(example), wait)
+        lines.insert(2, f"  a case:      {ui.removesuffix('/v2')}{page}")
+    out.print("\n".join(lines), highlight=False, soft_wrap=True)
     print("ready", flush=True)
-    while all(child.poll() is None for child in children):
+    while (stopped := children.stopped()) is None:
         time.sleep(1)
-    stopped = next(c for c in children if c.poll() is not None)
-    raise Refused(f"a process stopped (exit {stopped.returncode}); see {logs}")
+    raise Refused(f"{stopped} stopped; see {logs}")
 
 
-def _environment(port: int) -> dict[str, str]:
+def _shown(host: str) -> str:
+    """The address to print and to call for a server listening on `host`."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _environment(host: str, port: int) -> dict[str, str]:
     settings = Settings()
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and not os.path.isabs(url.database):
         url = url.set(database=str((ROOT / url.database).resolve()))  # the worker's cwd differs
     database = url.render_as_string(hide_password=False)
     (ROOT / "var").mkdir(exist_ok=True)
+    home = Path(os.environ.get("PREFECT_HOME", str(ROOT / "var" / "prefect")))
+    prefect = {
+        "PREFECT_API_URL": f"http://{_shown(host)}:{port}/api",
+        "PREFECT_UI_URL": f"http://{_shown(host)}:{port}/v2",  # Prefect's own links: V2 UI
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    _profile(home, prefect)
     return {
         **os.environ,
+        **prefect,
         "MISURE_ROOT": str(ROOT),
         "MISURE_DATABASE_URL": database,
-        "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(ROOT / "var" / "prefect")),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_HOME": str(home),
         "DO_NOT_TRACK": "1",
         "PREFECT_WORKER_QUERY_SECONDS": "2",  # pick runs up within seconds (reallocation)
         "PREFECT_SERVER_UI_V2_ENABLED": "true",  # renders mermaid diagrams in artifacts
     }
+
+
+def _profile(home: Path, settings: dict[str, str]) -> None:
+    """The active Prefect profile of `home` pointed at this stack, so that
+    `PREFECT_HOME=var/prefect prefect ...` reaches it; a profiles file not written here is left
+    alone."""
+    path = home / "profiles.toml"
+    if path.exists() and not path.read_text(encoding="utf-8").startswith(PROFILE_MARK):
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    values = "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
+    path.write_text(f'{PROFILE_MARK}\nactive = "misure"\n\n[profiles.misure]\n{values}', "utf-8")
 
 
 def _prepare(database: str, demo: bool) -> None:
@@ -154,6 +208,19 @@ def _deployments(target: Path) -> Path:
     return target
 
 
+def _page_path(database: str, key: str, seconds: float = 90) -> str:
+    """Where the UI shows page `key`: its artifact, once published (the run just started
+    publishes it), else the versions of its key."""
+    ctx = Context.from_settings(Settings(database_url=database), SystemClock())
+    try:
+        deadline = time.monotonic() + seconds
+        while key not in pages.artifact_ids(ctx, [key]) and time.monotonic() < deadline:
+            time.sleep(1)
+        return pages.ui_path(ctx, key)
+    finally:
+        ctx.db.dispose()
+
+
 def _example_case(database: str) -> str | None:
     """A case with a running term, to show in the UI at once."""
     ctx = Context.from_settings(Settings(database_url=database), SystemClock())
@@ -163,20 +230,117 @@ def _example_case(database: str) -> str | None:
         ctx.db.dispose()
 
 
-def _start(
-    name: str,
-    args: list[str],
-    env: dict[str, str],
-    logs: Path,
-    program: str | None = "prefect",
-) -> subprocess.Popen[bytes]:
-    """Start `prefect ARGS` (or ARGS itself when `program` is None), logging to logs/NAME.log,
-    in a session of its own: Ctrl-C reaches the stack, which stops its children in order."""
-    log = (logs / f"{name}.log").open("ab")
-    command = args if program is None else [str(BIN / program), *args]
-    return subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+class _Signals:
+    """Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt (naming the signal) in the main
+    thread; one that arrives while a child is being started waits until the child is on the
+    list of processes to stop."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending: str | None = None
+
+    def interrupt(self, number: int, frame: FrameType | None) -> None:
+        name = signal.Signals(number).name
+        if self.holding:
+            self.pending = name
+            return
+        raise KeyboardInterrupt(name)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending is not None:
+            name, self.pending = self.pending, None
+            raise KeyboardInterrupt(name)
+
+
+_SIGNALS = _Signals()
+
+
+class _Children:
+    """The stack's processes, each in a session (so a process group) of its own, logging to
+    logs/NAME.log: Ctrl-C reaches the stack alone, which stops them, each whole group."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        with _SIGNALS.held(), (self.logs / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            self.started.append((name, process))
+        return process
+
+    def described(self) -> str:
+        return ", ".join(f"{process.pid} {name}" for name, process in self.started)
+
+    def stopped(self) -> str | None:
+        """The first child that has exited, named with its exit status."""
+        return next(
+            (f"{n} (exit {p.returncode})" for n, p in self.started if p.poll() is not None), None
+        )
+
+    def stop(self, seconds: float = 15) -> None:
+        """Stop every child's whole group: those that talk to the server (the last started
+        first) together, then the server, so that none waits on a server gone. SIGTERM, then
+        SIGKILL to what is left after `seconds`: a group that outlived its leader, and any
+        descendant in a session of its own (a worker's flow run) that its parent left."""
+        strays = _descendants(_processes(), os.getpid())
+        processes = [process for _, process in self.started]
+        for batch in (processes[:0:-1], processes[:1]):
+            for process in batch:
+                _signal_group(process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and _running(batch):
+                time.sleep(0.2)
+            for process in _running(batch):
+                _signal_group(process.pid, signal.SIGKILL)
+            for process in batch:
+                process.wait()
+        table = _processes()
+        for pid, started in strays:
+            if pid in table and table[pid][2] == started:  # the same process, not its pid reused
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _running(processes: list[subprocess.Popen[bytes]]) -> list[subprocess.Popen[bytes]]:
+    """Those of `processes` whose group still has a process running."""
+    groups = {group for _, group, _ in _processes().values()}
+    return [p for p in processes if p.poll() is None or p.pid in groups]
+
+
+def _processes() -> dict[int, tuple[int, int, str]]:
+    """Every process that is not a zombie: pid -> (parent, group, start time), from Linux's
+    /proc (elsewhere none: then a group is known by its leader alone)."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                table[int(stat.parent.name)] = (int(fields[1]), int(fields[2]), fields[19])
+    return table
+
+
+def _descendants(table: dict[int, tuple[int, int, str]], root: int) -> set[tuple[int, str]]:
+    """(pid, start time) of every process under `root` in `table`."""
+    found, parents = set(), {root}
+    while parents:
+        parents = {pid for pid, (parent, _, _) in table.items() if parent in parents}
+        found |= {(pid, table[pid][2]) for pid in parents}
+    return found
+
+
+def _signal_group(group: int, number: int) -> None:
+    with suppress(ProcessLookupError):  # the whole group has exited
+        os.killpg(group, number)
 
 
 def _run(args: list[str], env: dict[str, str]) -> None:
@@ -200,15 +364,3 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: int = 120)
         except OSError:
             time.sleep(1)
     raise Refused(f"no answer on {url} within {seconds} s")
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in reversed(children):
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-    for child in reversed(children):
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()

@@ -23,10 +23,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 PDF_VARIANT = "pdf/a-3b"  # archival: identified in the XMP metadata, fonts embedded
@@ -104,6 +105,8 @@ def euro(value: Decimal | int | str) -> str:
 def environment(folders: tuple[Path, ...] = ()) -> Environment:
     """Templates are looked up in `folders` (a procedure's own), then in the shared ones
     (base.html, the stylesheet, the notices every kind may issue)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     found = Environment(
         loader=FileSystemLoader([*folders, TEMPLATES]),
         undefined=StrictUndefined,

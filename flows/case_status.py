@@ -1,23 +1,19 @@
-"""A case's status page in the Prefect UI: the artifact `case-<reference>` (state, what can
-happen now, pending timers in Italian time, history, the machine's diagram)."""
+"""A case's page in the Prefect UI, published now: the artifact `case-<reference>` (where it is
+followed, state, next deadline, incidents, facts, terms, notices, history, the diagram around
+its state). The pages are kept live by the stack's dispatcher; this republishes one on demand."""
 
 from __future__ import annotations
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 
-from flows.common import context
-from services import inspection
-
-
-def artifact_key(reference: str) -> str:
-    return f"case-{reference.lower()}"
+from flows.common import context, office
+from flows.pages import show
+from services import pages
 
 
 @flow(name="case-status")
 def case_status(reference: str, now: str | None = None) -> str:
-    markdown = inspection.case_status_markdown(context(now), reference)
-    create_markdown_artifact(
-        markdown=markdown, key=artifact_key(reference), description=f"Pratica {reference}"
-    )
-    return artifact_key(reference)
+    ctx = context(now)
+    page, _ = pages.case_page(ctx, reference, office().name)
+    show(ctx, page)
+    return page.key

@@ -59,4 +59,6 @@ def deliver_notices(now: str | None = None, limit: int = 1000) -> dict[str, int]
         result["sent"], result["retried"], result["failed"], result["uncertain"],
         result["transport"],
     )  # fmt: skip
+    if result["incidents"]:  # a failed run, with the reason, on the Runs page
+        raise RuntimeError("consegne non riuscite: " + "; ".join(result["incidents"][:10]))
     return {k: result[k] for k in ("sent", "retried", "failed", "uncertain")}

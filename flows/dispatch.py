@@ -1,5 +1,6 @@
 """Act on the signals a change emitted, at once, instead of waiting for the schedules
-(ARCHITECTURE.md: deployments can be run on demand with an idempotency key).
+(ARCHITECTURE.md: deployments can be run on demand with an idempotency key); and start each job
+when it has work due (`Dispatcher`, run by `misure dispatch` in the stack).
 
 Called after the change committed, by the entry points (CLI, court API), never by services:
 where Prefect runs (PREFECT_API_URL) the signal's deployment is started, keyed by the change;
@@ -10,7 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, field
+from time import monotonic
+from uuid import UUID
 
+from services import work
 from services.context import Context
 
 log = logging.getLogger(__name__)
@@ -53,3 +58,50 @@ def start_deployment(deployment: str, key: str) -> str | None:
         return None
     assert isinstance(run, FlowRun)  # called from sync code: not a coroutine
     return str(run.id)
+
+
+@dataclass
+class Dispatcher:
+    """Starts each deployment of `services.work.probes` when it has work due and its last run
+    (started here) is over, instead of a schedule every minute that mostly finds nothing: the
+    Runs page shows the runs that changed something. A deployment whose last run failed waits
+    `backoff` seconds before it is started again (its failure is on the Runs page meanwhile)."""
+
+    backoff: float = 300.0
+    last: dict[str, tuple[str, float]] = field(default_factory=dict)  # run id, when started
+
+    def round(self, ctx: Context) -> list[str]:
+        """Start what is due now, then publish the pages of the changed cases (a backfill of
+        many pages never holds a due timer up more than a batch); one Italian line per act."""
+        from prefect.client.orchestration import get_client
+
+        started: list[str] = []
+        due = work.due_work(ctx, ctx.clock.now())
+        with get_client(sync_client=True) as client:
+            for deployment, count in due.items():
+                previous = self.last.get(deployment)
+                if previous is not None:
+                    state = client.read_flow_run(UUID(previous[0])).state
+                    if state is None or not state.is_final():
+                        continue  # still running: it takes what came meanwhile
+                    if not state.is_completed() and monotonic() - previous[1] < self.backoff:
+                        continue
+                key = f"dispatch:{deployment}:{ctx.clock.now().isoformat()}"
+                run = start_deployment(deployment, key)
+                if run is not None:
+                    self.last[deployment] = (run, monotonic())
+                    started.append(f"{deployment}: {count} da fare, avviata l'esecuzione {run}")
+        return started + self.publish_pages(ctx)
+
+    def publish_pages(self, ctx: Context, batch: int = 50) -> list[str]:
+        """The pages of up to `batch` changed cases and their offices' queues, published here
+        and now: a change shows within seconds, without a flow run for each."""
+        from flows.pages import publish_round
+
+        done = publish_round(ctx, 0, batch)
+        lines = [f"pagina non pubblicata: {failure}" for failure in done["failed"]]
+        if done["published"]:
+            lines.insert(
+                0, f"pagine pubblicate: {done['published']} pratiche, {done['queues']} code"
+            )
+        return lines

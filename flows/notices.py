@@ -38,4 +38,6 @@ def render_notices(now: str | None = None, limit: int = 1000) -> dict[str, int]:
         logger.warning("notice not rendered: %s", error)
     publish_table("notices", result["rows"], "Comunicazioni rese in questa esecuzione")
     logger.info("%d rendered, %d failed", result["rendered"], result["failed"])
+    if result["errors"]:  # a failed run, with the reason, on the Runs page
+        raise RuntimeError("comunicazioni non emesse: " + "; ".join(result["errors"][:10]))
     return {k: result[k] for k in ("rendered", "already", "failed")}

@@ -53,7 +53,8 @@ def sweep_due_timers(now: str | None = None, batch: int = 500) -> dict[str, Any]
     batches = max(1, math.ceil(due / batch))
     results = sweep_batch.map([now] * batches, [batch] * batches).result()
     totals = {k: sum(r[k] for r in results) for k in ("fired", "cancelled", "retried", "failed")}
-    for incident in (i for r in results for i in r["incidents"]):
+    incidents = [i for r in results for i in r["incidents"]]
+    for incident in incidents:
         logger.error("incident: %s", incident)
     rows = [row for r in results for row in r["rows"]]
     publish_table("sweep-due-timers", rows, "Termini scaduti gestiti in questa esecuzione")
@@ -66,4 +67,6 @@ def sweep_due_timers(now: str | None = None, batch: int = 500) -> dict[str, Any]
         publish_table(f"signal-{topic}", done, handler.label or topic)
         served[topic] = len(done)
     logger.info("%d due: %s; signals served: %s", due, totals, served)
+    if incidents:  # a failed run, with the reason, on the Runs page (see retry-incident)
+        raise RuntimeError("termini non eseguiti: " + "; ".join(map(str, incidents[:10])))
     return {"due": due, **totals, "served": served}

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
-
-import holidays
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -42,12 +43,28 @@ class CalendarMismatch(RuntimeError):
     """The `holidays` package disagrees with the legal list: refuse to compute terms."""
 
 
+@lru_cache(maxsize=1)
+def _italy() -> Any:
+    """The `holidays` package's calendar of Italy, imported only where a term is computed: its
+    own module, loaded alone, as `holidays.countries` imports its 250 countries at once (a
+    quarter of a second more for `misure terms due`); the package's way if that fails."""
+    import holidays
+
+    path = Path(holidays.__file__).parent / "countries" / "italy.py"
+    spec = spec_from_file_location("holidays.countries.italy", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        return holidays.country_holidays("IT").__class__
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Italy
+
+
 @lru_cache(maxsize=256)
 def holidays_of(year: int) -> frozenset[date]:
     """Legal national holidays of `year` (Sundays excluded), cross-checked with `holidays`."""
     if year < FIRST_YEAR:
         raise CalendarMismatch(f"the legal calendar starts in {FIRST_YEAR}, not {year}")
-    published = holidays.country_holidays("IT", years=year, language="en_US")
+    published = _italy()(years=year, language="en_US")
     legal = {date(year, m, d) for m, d, since in _FIXED_HOLIDAYS if year >= since}
     missing = sorted(day for day in legal if day not in published)
     if missing:

@@ -1,37 +1,42 @@
-"""A kind's machine as a mermaid state diagram, the current state highlighted: what staff see
-of a case in the Prefect UI. Pure; built from the same declaration the engine fires."""
+"""A kind's machine as a mermaid state diagram: what staff see of a case in the Prefect UI. Pure;
+built from the same declaration the engine fires.
+
+`around` draws only the current state, the states that lead to it and those it may go to, with
+their Italian labels, left to right: it reads at 100% zoom on a 1,400-pixel-wide screen, where
+the whole machine (up to fifteen states and thirty transitions) would be shrunk to illegible
+labels."""
 
 from __future__ import annotations
 
-from typing import Any
+import textwrap
 
 from machines.spec import CaseMachine
 
-
-class _Subject:
-    """A throwaway model for the diagram: never a case row."""
-
-    state: Any
+CURRENT_STYLE = "fill:#fde68a,stroke:#b45309,stroke-width:3px,font-weight:bold"
+WRAP = 28  # characters per line of a state's label
 
 
-def mermaid(machine: CaseMachine, current: str) -> str:
-    """The mermaid `stateDiagram-v2` of `machine`, with `current` marked active."""
-    from transitions.extensions import GraphMachine  # only where a diagram is drawn
-
-    graph = GraphMachine(
-        model=None,
-        states=machine.states,
-        initial=None,
-        auto_transitions=False,
-        graph_engine="mermaid",
-        model_attribute="state",
-        title=machine.label(machine.kind),
-        show_state_attributes=False,
-    )
+def around(machine: CaseMachine, current: str) -> str:
+    """The mermaid `stateDiagram-v2` of the transitions into and out of `current`, labelled in
+    Italian, the current state highlighted."""
+    edges: list[tuple[str, str, str]] = []
     for transition in machine.transitions:
-        graph.add_transition(transition.trigger, list(transition.sources), transition.dest)
-    subject = _Subject()
-    graph.add_model(subject, initial=machine.state(current))
-    drawn = str(subject.get_graph().draw(None))  # type: ignore[attr-defined]
-    # transitions writes the class statement capitalised; mermaid's keyword is `class`.
-    return drawn.replace("\n  Class ", "\n  class ")
+        dest = transition.dest.value
+        for source in (s.value for s in transition.sources):
+            if current in (source, dest) and (source, dest, transition.trigger) not in edges:
+                edges.append((source, dest, transition.trigger))
+    states = list(dict.fromkeys([current, *(s for edge in edges for s in edge[:2])]))
+    lines = ["stateDiagram-v2", "  direction LR"]
+    lines += [f'  state "{_label(machine, state)}" as {state}' for state in states]
+    for source, dest, trigger in edges:
+        lines.append(f"  {source} --> {dest}: {_text(machine.label(trigger))}")
+    lines += [f"  classDef current {CURRENT_STYLE}", f"  class {current} current"]
+    return "\n".join(lines)
+
+
+def _label(machine: CaseMachine, state: str) -> str:
+    return "<br/>".join(textwrap.wrap(_text(machine.label(state)), WRAP)) or state
+
+
+def _text(label: str) -> str:
+    return label.replace('"', "'").replace(":", " –").replace(";", ",")

@@ -258,10 +258,14 @@ class CaseMachine:
         reminders: tuple[Reminder, ...] = (),
         opening: type[Payload] = NoPayload,
         opening_guards: tuple[Guard, ...] = (),
+        awaits: Mapping[Enum, str] | None = None,
     ) -> None:
         """`labels`: the Italian names of the kind, its states and triggers, for documents.
-        `opening`: the schema of the data a case is opened with; `opening_guards` judge it."""
+        `opening`: the schema of the data a case is opened with; `opening_guards` judge it.
+        `awaits`: state -> the party whose act the case waits for there (`office`, `court`,
+        `prison`, `facility`, `directorate`, `host_entity`): what puts it in a work queue."""
         self.kind, self.prefix, self.states, self.initial = kind, prefix, states, initial
+        self.awaits = {state.value: party for state, party in (awaits or {}).items()}
         self.transitions, self.terms, self.reminders = transitions, terms, reminders
         self.opening, self.opening_guards = opening, opening_guards
         self.labels = dict(labels or {})
@@ -320,6 +324,9 @@ class CaseMachine:
         names = [term.name for term in self.terms] + [r.name for r in self.reminders]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.kind}: two terms or reminders share a name")
+        for state in self.awaits:
+            if state not in {s.value for s in self.states}:
+                raise ValueError(f"{self.kind}: awaits names unknown state {state}")
         for reminder in self.reminders:
             if reminder.of not in names or reminder.days < 1:
                 raise ValueError(f"{self.kind}: reminder {reminder.name} needs a term and days")

@@ -529,15 +529,49 @@ def example_case(ctx: Context) -> str | None:
         return uow.repo.case_with_running_term()
 
 
+@dataclass(frozen=True)
+class CasePage:
+    """A page of a list of cases: `rows`, and `next`, the reference after which the list goes
+    on (None: nothing after these)."""
+
+    rows: list[CaseRow]
+    next: str | None
+
+
 def list_cases(
-    ctx: Context, kind: str | None = None, state: str | None = None, limit: int = 500
+    ctx: Context,
+    kind: str | None = None,
+    state: str | None = None,
+    limit: int = 500,
+    after: str | None = None,
 ) -> list[CaseRow]:
     """Cases oldest first, each in its state in law; `state` filters on it."""
+    return case_page(ctx, kind, state, limit, after).rows
+
+
+def case_page(
+    ctx: Context,
+    kind: str | None = None,
+    state: str | None = None,
+    limit: int = 500,
+    after: str | None = None,
+) -> CasePage:
+    """Up to `limit` cases oldest first, after case `after`, each in its state in law;
+    `state` filters on it. Of `limit` cases looked at, those in another state in law are left
+    out: a page may hold fewer and still be followed by more."""
     if kind is not None:
         ctx.machine(kind)
     now = ctx.clock.now()
     with ctx.read() as uow:
-        cases = list(uow.repo.cases(kind, state, limit, now))
+        after_id = None
+        if after is not None:
+            found = uow.repo.case_by_reference(after)
+            if found is None:
+                raise UnknownCase(after)
+            after_id = found.id
+        cases = list(uow.repo.cases(kind, state, limit + 1, now, after_id))
+        more = len(cases) > limit
+        cases = cases[:limit]
         overdue: dict[int, list[Timer]] = {}
         for timer in uow.repo.overdue_timers_of([case.id for case in cases], now):
             overdue.setdefault(timer.case_id, []).append(timer)
@@ -550,7 +584,7 @@ def list_cases(
                 CaseRow(case.reference, case.kind, in_law, case.state, case.version,
                         case.opened_at, case.updated_at)
             )  # fmt: skip
-    return rows
+    return CasePage(rows, cases[-1].reference if more else None)
 
 
 def build_change(

@@ -94,8 +94,14 @@ class Procedure:
       `migrations`: its own Alembic version folder, if its tables are not in the shared chain;
     - `provides`: name -> a service other procedures may call where this one runs, by name
       (the register's enrolment of a demo's fictional facilities);
-    - `cli`: `module:function` adding its commands to the CLI root; `api`: `module:function`
-      returning its FastAPI router; `deployments`: its prefect.yaml fragment;
+    - `cli`: `module:function` adding its commands to the CLI root, given a Typer
+      (`cli.common.Commands`): at once, as on any Typer, or by name with one line of help
+      (`Commands.lazy`), each imported only when it runs. The root reads `cli` from this
+      declaration's source without running it (a string literal; otherwise it imports the
+      module) and imports the module it names to list the commands: keep that module cheap
+      (`cli/placements/__init__.py`), and `misure --help` imports no procedure;
+      `api`: `module:function` returning its FastAPI router; `deployments`: its prefect.yaml
+      fragment;
     - `demo`: `module:function` loading its demo data into an empty database.
     """
 

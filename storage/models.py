@@ -417,3 +417,40 @@ class Identity(Base):
     born_in: Mapped[str] = mapped_column(String(120))
     tax_code: Mapped[str | None] = mapped_column(String(16))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseChange(Base):
+    """A case changed since its page was last published: written by database triggers in the
+    transaction of the change (an event appended, a timer failing or retried, a notice failing),
+    whatever wrote it; `generation` counts the changes, so that a page published from an older
+    generation is published again (storage/pages.py)."""
+
+    __tablename__ = "case_changes"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+
+
+class CasePage(Base):
+    """Where a case's page was last published from: the office that follows the case (the one
+    issuing its notices) and the court before which it is, as the page said them; the work
+    queues group the cases by them."""
+
+    __tablename__ = "case_pages"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    office: Mapped[str] = mapped_column(String(40), index=True)
+    office_name: Mapped[str] = mapped_column(String(200))
+    court: Mapped[str | None] = mapped_column(String(200))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PageArtifact(Base):
+    """The Prefect artifact that shows a page (a case, a queue, the index): updated in place
+    when the page changes, so that a link to it always opens its current text."""
+
+    __tablename__ = "page_artifacts"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    artifact: Mapped[str] = mapped_column(String(36))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

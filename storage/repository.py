@@ -424,11 +424,18 @@ class Repository:
         return _aware(self.session.scalar(_NEXT_DUE_OF, {"case_id": case_id}))
 
     def cases(
-        self, kind: str | None, state: str | None, limit: int, now: datetime
+        self,
+        kind: str | None,
+        state: str | None,
+        limit: int,
+        now: datetime,
+        after_id: int | None = None,
     ) -> Sequence[Case]:
         """Cases of `kind` stored in `state`, and (with a state) those a passed term may have
-        moved there since: the caller judges them in law."""
+        moved there since: the caller judges them in law. Oldest first, after `after_id`."""
         query = select(Case).order_by(Case.id).limit(limit)
+        if after_id is not None:
+            query = query.where(Case.id > after_id)
         if kind:
             query = query.where(Case.kind == kind)
         if state:

@@ -16,6 +16,7 @@ import typer
 
 from cli.common import JsonOption, NowOption, Refused, emit, make_context, out, refusals
 from cli.lpu.tokens import token_app
+from cli.terminal import MarkdownOption, show_markdown
 from machines.calendar import rome_date
 from machines.lpu.conversion import ARREST_DAYS_MAX, Conversion, convert, fine_amount, rate_on
 from machines.lpu.forms import (
@@ -224,7 +225,9 @@ def _read(path: Path) -> str:
 
 
 @lpu_app.command("dashboard")
-def lpu_dashboard(now: NowOption = None, as_json: JsonOption = False) -> None:
+def lpu_dashboard(
+    now: NowOption = None, raw: MarkdownOption = False, as_json: JsonOption = False
+) -> None:
     """Il lavoro di pubblica utilità in sintesi, per ente ospitante: convenzioni in vigore,
     persone al lavoro e posti liberi, inserimenti in corso con le ore dovute, svolte e residue,
     persone da accogliere; e anomalie (convenzioni in scadenza entro 60 giorni senza rinnovo,
@@ -234,7 +237,7 @@ def lpu_dashboard(now: NowOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         emit(asdict(board))
         return
-    sys.stdout.write(dashboard.dashboard_markdown(board, board.today))
+    show_markdown(dashboard.dashboard_markdown(board, board.today), raw)
 
 
 @lpu_app.command("sheet")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,6 +30,7 @@ from cli.common import (
     print_result,
     refusals,
 )
+from cli.terminal import MarkdownOption, show_markdown
 from machines.calendar import rome_date
 from services import engine, inspection
 from services.placements import actors as placements
@@ -65,7 +65,7 @@ def _date(value: str, name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as error:
-        raise Refused(f"--{name} {value!r} is not a date (YYYY-MM-DD)") from error
+        raise Refused(f"--{name} {value!r} non è una data (AAAA-MM-GG)") from error
 
 
 def _json_file(path: Path) -> Any:
@@ -88,7 +88,18 @@ def ref_load(
     if as_json:
         emit(counts)
         return
-    out.print(", ".join(f"{count} {section}" for section, count in counts.items()))
+    loaded = ", ".join(f"{count} {SECTIONS.get(name, name)}" for name, count in counts.items())
+    out.print(f"caricati: {loaded}", highlight=False)
+
+
+# What the reference data's sections are called in the office.
+SECTIONS = {
+    "offices": "UIEPE",
+    "prisons": "istituti penitenziari",
+    "facilities": "strutture",
+    "conventions": "convenzioni",
+    "budget_years": "stanziamenti annuali",
+}
 
 
 # placements ----------------------------------------------------------------------------------
@@ -130,7 +141,7 @@ def placement_review(
         ctx = make_context(now)
         given = _json_file(assessment)
         if not isinstance(given, dict):
-            raise Refused("the assessment must be a JSON object")
+            raise Refused("la valutazione deve essere un oggetto JSON")
         result = placements.director_review(ctx, reference_, given, actor, key)
     print_result(result, as_json, ctx)
 
@@ -242,26 +253,27 @@ def placement_presence(
         absences = {_date(day, "absent") for day in absent or []}
         if month is not None:
             if start is not None or end is not None:
-                raise Refused("give either --month or --from and --to")
+                raise Refused("indicare --month oppure --from e --to, non entrambi")
             year, number = _month(month)
             summary = placements.record_month_presence(
                 make_context(now), reference_, year, number, absences
             )
         else:
             if start is None or end is None:
-                raise Refused("give --month, or both --from and --to")
+                raise Refused("indicare --month, oppure sia --from sia --to")
             summary = placements.record_presence(
                 make_context(now), reference_, _date(start, "from"), _date(end, "to"), absences
             )
     if as_json:
         emit(asdict(summary))
         return
-    unreported = ", ".join(f"{day:%d/%m/%Y}" for day in summary.unreported) or "none"
+    unreported = ", ".join(f"{day:%d/%m/%Y}" for day in summary.unreported) or "nessuno"
     out.print(
-        f"{summary.reference}: {summary.recorded} days recorded "
-        f"({summary.start:%d/%m/%Y}-{summary.end:%d/%m/%Y}); stay so far {summary.present} "
-        f"present, {summary.absent} absent, EUR {summary.payable} payable; "
-        f"unreported (not paid): {unreported}"
+        f"{summary.reference}: {summary.recorded} giorni annotati "
+        f"({summary.start:%d/%m/%Y}-{summary.end:%d/%m/%Y}); permanenza finora: "
+        f"{summary.present} giorni di presenza, {summary.absent} di assenza, EUR "
+        f"{summary.payable} liquidabili; giorni non rilevati (non liquidati): {unreported}",
+        highlight=False,
     )
 
 
@@ -269,7 +281,7 @@ def _month(value: str) -> tuple[int, int]:
     try:
         first = date.fromisoformat(f"{value}-01")
     except ValueError as error:
-        raise Refused(f"--month {value!r} is not a month (YYYY-MM)") from error
+        raise Refused(f"--month {value!r} non è un mese (AAAA-MM)") from error
     return first.year, first.month
 
 
@@ -340,7 +352,10 @@ def placement_reallocate(
     if as_json:
         emit(asdict(report))
         return
-    table = Table("case", "UIEPE", "protocol", "facility", "place", "freed by", title="Attested")
+    table = Table(
+        "pratica", "UIEPE", "protocollo", "struttura", "posto", "liberato da",
+        title="Attestazioni rilasciate",
+    )  # fmt: skip
     for item in report.attested:
         table.add_row(
             item.reference,
@@ -353,7 +368,22 @@ def placement_reallocate(
     out.print(table)
     for office_code, why in report.stopped_by.items():
         waiting = report.waiting.get(office_code, 0)
-        out.print(f"{office_code}: {waiting} still waiting ({why})")
+        out.print(
+            f"{office_code}: {waiting} istanze ancora in attesa ({_stop(why)})", highlight=False
+        )
+
+
+# Why a queue stopped, as the reallocation says it (its report keeps the service's words).
+STOPS = {
+    "no free place in force": "nessun posto libero in convenzione",
+    "allocation does not cover a place": "l'assegnazione non copre il costo di un posto",
+}
+
+
+def _stop(why: str) -> str:
+    if why.startswith("no allocation for "):
+        return f"nessuna assegnazione per il {why.removeprefix('no allocation for ')}"
+    return STOPS.get(why, why)
 
 
 # budget --------------------------------------------------------------------------------------
@@ -372,12 +402,15 @@ def budget_split(
     if as_json:
         emit({"year": year, **asdict(done)})
         return
-    table = Table("UIEPE", "detainees", "EUR", title=f"Allocations {year}")
+    table = Table("UIEPE", "detenuti", "EUR", title=f"Ripartizione dello stanziamento {year}")
     for share in done.shares:
         table.add_row(share.office, str(share.detainees), str(share.amount))
     out.print(table)
     if done.attested:
-        out.print(f"{len(done.attested)} waiting applications attested with the new money")
+        out.print(
+            f"{len(done.attested)} istanze in attesa attestate con le nuove risorse",
+            highlight=False,
+        )
 
 
 @budget_app.command("monitor")
@@ -404,8 +437,9 @@ def budget_monitor(
         emit(asdict(report))
         return
     table = Table(
-        "UIEPE", "allocated", "committed", "spent", "projected", "reserved", "occupied", "queued"
-    )
+        "UIEPE", "assegnato", "impegnato", "speso", "spesa prevista", "posti riservati",
+        "posti occupati", "istanze in attesa", title=f"Monitoraggio {quarter}° trimestre {year}",
+    )  # fmt: skip
     for row in [*report.offices, report.national]:
         table.add_row(
             row.scope,
@@ -419,7 +453,7 @@ def budget_monitor(
         )
     out.print(table)
     if report.stop:
-        err.print(f"[yellow]new applications stopped:[/] {report.stop}", highlight=False)
+        err.print(f"[yellow]nuove istanze sospese:[/] {report.stop}", highlight=False)
 
 
 @budget_app.command("stop")
@@ -435,7 +469,7 @@ def budget_stop(
     if as_json:
         emit({"year": year, "stopped": True, "reason": reason})
     else:
-        out.print(f"{year}: new applications stopped")
+        out.print(f"{year}: nuove istanze sospese", highlight=False)
 
 
 @budget_app.command("lift")
@@ -446,7 +480,7 @@ def budget_lift(year: YearArgument, now: NowOption = None, as_json: JsonOption =
     if as_json:
         emit({"year": year, "stopped": False})
     else:
-        out.print(f"{year}: new applications accepted again")
+        out.print(f"{year}: nuove istanze di nuovo accolte", highlight=False)
 
 
 # simulation ----------------------------------------------------------------------------------
@@ -473,7 +507,7 @@ def simulate(
         url = database_url or f"sqlite:///{Path(folder) / 'simulation.db'}"
         columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, disable=as_json) as bar:
-            task = bar.add_task(f"simulating {year}", total=366 if isleap(year) else 365)
+            task = bar.add_task(f"simulazione {year}", total=366 if isleap(year) else 365)
             report = simulation.simulate_on(
                 url, year, applications, seed, lambda _: bar.advance(task)
             )
@@ -481,40 +515,50 @@ def simulate(
         emit(asdict(report))
         return
     events = report.events
-    table = Table("figure", "value", title=f"Funded placements, simulated year {year}")
+    table = Table("dato", "valore", title=f"Inserimenti finanziati, anno simulato {year}")
     rows = [
-        ("applications filed", report.applications),
-        ("refused (director, intake, formal check)", events.get("refuse", 0)),
-        ("attestations issued", events.get("attest", 0)),
-        ("  of which reallocated freed places", report.reassigned),
+        ("istanze presentate", report.applications),
+        ("respinte (direttore, acquisizione, verifica formale)", events.get("refuse", 0)),
+        ("attestazioni rilasciate", events.get("attest", 0)),
+        ("  di cui su posti liberati e riassegnati", report.reassigned),
         (
-            "granted / rejected by the courts",
+            "accolte / respinte dall'autorità giudiziaria",
             f"{events.get('grant', 0)} / {events.get('reject', 0)}",
         ),
-        ("lapsed at the validity end", events.get("lapse", 0)),
-        ("decisions arrived late", events.get("late_decision", 0)),
+        ("decadute alla scadenza della validità", events.get("lapse", 0)),
+        ("decisioni pervenute oltre il termine", events.get("late_decision", 0)),
         (
-            "entries / early exits / 8-month ends",
+            "ingressi / uscite anticipate / fine degli 8 mesi",
             f"{events.get('enter', 0)} / {events.get('leave', 0)} / {events.get('funding_end', 0)}",
         ),
-        ("withdrawals", events.get("withdraw", 0)),
-        ("still queued at year end", report.states.get("queued", 0)),
-        ("places under convention", report.places),
-        ("occupancy mean / peak", f"{report.occupancy_mean:.1%} / {report.occupancy_peak:.1%}"),
-        ("allocated EUR", report.allocated),
-        ("committed EUR (held, not yet spent)", report.committed),
-        ("spent EUR (days of presence x rate)", report.spent),
-        ("new applications stopped on", report.stopped_on or "never"),
-        ("service calls", report.service_calls),
-        ("run time", f"{report.seconds} s"),
+        ("rinunce", events.get("withdraw", 0)),
+        ("ancora in attesa a fine anno", report.states.get("queued", 0)),
+        ("posti in convenzione", report.places),
+        ("occupazione media / massima", _percent(report.occupancy_mean, report.occupancy_peak)),
+        ("EUR assegnati", report.allocated),
+        ("EUR impegnati (riservati, non ancora spesi)", report.committed),
+        ("EUR spesi (giorni di presenza x retta)", report.spent),
+        ("nuove istanze sospese il", _day(report.stopped_on) if report.stopped_on else "mai"),
+        ("chiamate ai servizi", report.service_calls),
+        ("durata", f"{report.seconds} s"),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
     out.print(table)
 
 
+def _percent(*shares: float) -> str:
+    return " / ".join(f"{share:.1%}".replace(".", ",") for share in shares)
+
+
+def _day(iso: str) -> str:
+    return f"{date.fromisoformat(iso):%d/%m/%Y}"
+
+
 @placement_app.command("dashboard")
-def placement_dashboard(now: NowOption = None, as_json: JsonOption = False) -> None:
+def placement_dashboard(
+    now: NowOption = None, raw: MarkdownOption = False, as_json: JsonOption = False
+) -> None:
     """Each UIEPE's places, queue in protocol order and budget (the daily-dashboard flow)."""
     with refusals(as_json):
         ctx = make_context(now)
@@ -524,19 +568,23 @@ def placement_dashboard(now: NowOption = None, as_json: JsonOption = False) -> N
         return
     today = rome_date(ctx.clock.now())
     for board in boards:
-        out.print(Markdown(dashboard.dashboard_markdown(board, today)))
+        show_markdown(dashboard.dashboard_markdown(board, today), raw)
 
 
 @placement_app.command("status")
 def placement_status(
-    reference_: ReferenceArgument, now: NowOption = None, as_json: JsonOption = False
+    reference_: ReferenceArgument,
+    now: NowOption = None,
+    raw: MarkdownOption = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """The case's status page, as the case-status flow publishes it (markdown); with --json,
-    the case as `case show --json` prints it: its dates, court, decision, facility and place."""
+    """The case's status page, as the case-status flow publishes it, for the terminal (the
+    diagram only in the Prefect UI; --markdown prints the markdown itself); with --json, the
+    case as `case show --json` prints it: its dates, court, decision, facility and place."""
     with refusals(as_json):
         ctx = make_context(now)
         if as_json:
             emit(detail_json(engine.describe(ctx, reference_)))
             return
         markdown = inspection.case_status_markdown(ctx, reference_)
-    sys.stdout.write(markdown)
+    show_markdown(markdown, raw)

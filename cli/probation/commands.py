@@ -4,12 +4,12 @@ API; here, what a UEPE reads at a glance."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 
 import typer
 
 from cli.common import JsonOption, NowOption, emit, make_context, refusals
+from cli.terminal import MarkdownOption, show_markdown
 from services.probation import dashboard
 
 
@@ -25,7 +25,9 @@ probation_app = typer.Typer(
 
 
 @probation_app.command("dashboard")
-def probation_dashboard(now: NowOption = None, as_json: JsonOption = False) -> None:
+def probation_dashboard(
+    now: NowOption = None, raw: MarkdownOption = False, as_json: JsonOption = False
+) -> None:
     """Le messe alla prova in sintesi, per UEPE: in corso (udienze di revoca comprese), al
     giudice, verbali da firmare, in istruttoria; relazioni in scadenza questo mese, udienze nei
     prossimi 30 giorni, anomalie (relazioni periodiche o finali non pervenute nel termine)."""
@@ -34,4 +36,4 @@ def probation_dashboard(now: NowOption = None, as_json: JsonOption = False) -> N
     if as_json:
         emit(asdict(board))
         return
-    sys.stdout.write(dashboard.dashboard_markdown(board))
+    show_markdown(dashboard.dashboard_markdown(board), raw)

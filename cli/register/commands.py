@@ -29,6 +29,7 @@ from cli.common import (
     refusals,
     rome,
 )
+from cli.terminal import MarkdownOption, show_markdown
 from machines.calendar import rome_date
 from services.context import Context
 from services.engine import FireResult
@@ -679,6 +680,7 @@ def publish(
         ),
     ] = None,
     now: NowOption = None,
+    raw: MarkdownOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Pubblica l'elenco delle strutture residenziali per sezione (HTML, PDF, CSV e JSON):
@@ -707,11 +709,13 @@ def publish(
         for incident in found:
             err.print(f"anomalia: {escape(incident)}", highlight=False, soft_wrap=True)
         return
-    sys.stdout.write(publication.publication_markdown(record, found))
+    show_markdown(publication.publication_markdown(record, found), raw)
 
 
 @register_app.command("dashboard")
-def register_dashboard(now: NowOption = None, as_json: JsonOption = False) -> None:
+def register_dashboard(
+    now: NowOption = None, raw: MarkdownOption = False, as_json: JsonOption = False
+) -> None:
     """L'elenco in sintesi: strutture per sezione, procedimenti di cancellazione in corso con il
     prossimo termine, manifestazioni da decidere e anomalie (pubblicazione oltre sei mesi,
     prescrizioni scadute, visite di vigilanza oltre MISURE_VISIT_EVERY_DAYS giorni)."""
@@ -720,7 +724,7 @@ def register_dashboard(now: NowOption = None, as_json: JsonOption = False) -> No
     if as_json:
         emit(asdict(board))
         return
-    sys.stdout.write(dashboard.dashboard_markdown(board, board.today))
+    show_markdown(dashboard.dashboard_markdown(board, board.today), raw)
 
 
 # helpers -------------------------------------------------------------------------------------

@@ -217,6 +217,7 @@ MACHINE = CaseMachine(
             "avviso_rinnovo_convenzione",
         ),
     ),
+    awaits={S.DRAFTED: "office"},
     labels={
         "lpu_convention": "convenzione per il lavoro di pubblica utilità",
         S.DRAFTED: "predisposta",

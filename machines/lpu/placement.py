@@ -841,6 +841,16 @@ MACHINE = CaseMachine(
             "promemoria_relazione_conclusiva",
         ),
     ),
+    awaits={  # whose act the placement waits for (art. 54 d.lgs. 274/2000; seed 003)
+        S.DECLARED: "court",
+        S.AWAITING_FINAL: "court",
+        S.TO_RECEIVE: "host_entity",
+        S.IN_PROGRESS: "host_entity",
+        S.BREACH_BEFORE_RECEPTION: "court",
+        S.BREACH_REPORTED: "court",
+        S.COMPLETED: "office",
+        S.REPORT_OVERDUE: "host_entity",
+    },
     labels={
         "lpu_placement": "inserimento nel lavoro di pubblica utilità",
         S.DECLARED: "dichiarazione di disponibilità rilasciata",

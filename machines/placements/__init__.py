@@ -425,6 +425,17 @@ MACHINE = CaseMachine(
         Term(S.PLACED, "funded_stay", FUNDED_STAY, fires="funding_end"),
     ),
     reminders=(Reminder("funded_stay", "funded_stay_warning", 30, "avviso_fine_finanziamento"),),
+    awaits={  # whose act the case waits for (art. 11-14 D.M. 128/2025)
+        S.FILED: "prison",
+        S.FORWARDED: "office",
+        S.REGISTERED: "office",
+        S.QUEUED: "office",
+        S.ATTESTED: "office",
+        S.AT_COURT: "court",
+        S.GRANTED: "facility",
+        S.PLACED: "facility",
+        S.ENDED: "office",
+    },
     labels={
         "placement": "attestazione di disponibilità di posto in struttura residenziale",
         S.FILED: "istanza presentata alla Direzione dell'istituto",
@@ -459,5 +470,6 @@ MACHINE = CaseMachine(
         "close": "chiusura",
         "attestation_validity": "validità dell'attestazione",
         "funded_stay": "permanenza con oneri a carico dell'Amministrazione",
+        "funded_stay_warning": "avviso di prossima fine della permanenza finanziata",
     },
 )

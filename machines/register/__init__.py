@@ -577,6 +577,14 @@ FACILITY = CaseMachine(
             starts_on="received_on",
         ),
     ),
+    awaits={  # whose act the enrolment waits for (arts. 3-5 D.M. 128/2025)
+        Facility.FILED: "directorate",
+        Facility.UNDER_REVIEW: "directorate",
+        Facility.REASONS_NOTIFIED: "facility",
+        Facility.OBSERVATIONS: "directorate",
+        Facility.TO_DECIDE: "directorate",
+        Facility.SUSPENDED: "directorate",
+    },
     labels=FACILITY_LABELS,
 )
 
@@ -705,6 +713,15 @@ CANCELLATION = CaseMachine(
             days_from="defence_days",
         ),
     ),
+    awaits={  # whose act the cancellation waits for (art. 7 D.M. 128/2025)
+        Cancellation.OPENED: "directorate",
+        Cancellation.INVITED: "facility",
+        Cancellation.CLARIFYING: "facility",
+        Cancellation.EXAMINING: "directorate",
+        Cancellation.CONTESTED: "facility",
+        Cancellation.DEFENDING: "facility",
+        Cancellation.DECIDING: "directorate",
+    },
     labels={
         "cancellation": "procedimento di cancellazione dall'elenco",
         C.OPENED: "avviato",

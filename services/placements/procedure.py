@@ -91,7 +91,7 @@ PROCEDURE = Procedure(
     },
     reactions=register.REACTIONS,
     tables=("storage.placements.models",),
-    cli="cli.placements.commands:register",
+    cli="cli.placements:mount",
     api="api.placements.routes:router",
     deployments=Path(__file__).resolve().parents[2] / "flows" / "placements" / "prefect.yaml",
     demo="services.placements.simulation:demo",

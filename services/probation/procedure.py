@@ -72,6 +72,6 @@ PROCEDURE = Procedure(
     tables=("storage.probation.models",),
     migrations=Path(__file__).resolve().parents[2] / "storage" / "probation" / "migrations",
     api="api.probation.routes:router",
-    cli="cli.probation.commands:register",
+    cli="cli.probation:mount",
     deployments=Path(__file__).resolve().parents[2] / "flows" / "probation" / "prefect.yaml",
 )

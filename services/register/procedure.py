@@ -97,7 +97,7 @@ PROCEDURE = Procedure(
     provides={demo.ENROL_DEMO_FACILITIES: demo.enrol_demo_facilities},
     tables=("storage.register.models",),
     migrations=Path(__file__).resolve().parents[2] / "storage" / "register" / "migrations",
-    cli="cli.register.commands:register",
+    cli="cli.register:mount",
     demo="services.register.demo:demo",
     deployments=Path(__file__).resolve().parents[2] / "flows" / "register" / "prefect.yaml",
 )

@@ -76,7 +76,7 @@ def test_open_fire_show_and_list(cli: Cli) -> None:
     reference = under_review(cli)
     assert reference == "DEM-2026-000001"
     human = cli.run("case", "fire", reference, "grant", "--actor", "tribunale", *AT).stdout
-    assert "grant under_review -> granted (event 4)" in human
+    assert "grant under_review -> granted (evento 4)" in human
     shown = cli.json("case", "show", reference, *AT)
     assert shown["case"]["state"] == "granted"
     assert [e["trigger"] for e in shown["history"]] == ["open", "file", "review", "grant"]
@@ -92,8 +92,9 @@ def test_open_fire_show_and_list(cli: Cli) -> None:
     )
     assert (end["name"], end["fires"], end["notice"]) == ("validity_end", "close", None)
     text = cli.run("case", "show", reference, *AT).stdout
-    assert "What can happen now" in text and "not allowed from state 'granted'" in text
-    assert "validity_end" in text and "notice avviso_scadenza" in text and "History" in text
+    assert "Cosa può accadere ora" in text and "not allowed from state 'granted'" in text
+    assert "validity_end" in text and "comunicazione avviso_scadenza" in text
+    assert "Cronologia" in text and "sì" in text
     listed = cli.json("case", "list", "--state", "granted", *AT)["cases"]
     assert [c["reference"] for c in listed] == [reference]
     # Two months later the validity has ended: in law the case is closed, before any sweep.
@@ -118,7 +119,7 @@ def test_an_idempotency_key_replays_the_first_result(cli: Cli) -> None:
         False,
     )
     assert (
-        "already done with this key"
+        "già fatto con questa chiave"
         in cli.run("case", "fire", reference, "reject", "--key", "DEC-1", *AT).stdout
     )
 
@@ -133,8 +134,10 @@ def test_refusals_print_one_line_and_exit_1(cli: Cli) -> None:
     )
     error = json.loads(cli.refused("case", "fire", reference, "file", "--json", *AT))
     assert error["error"] == "transition_not_allowed"
-    assert "is not key=value" in cli.refused("case", "fire", reference, "grant", "--data", "x")
-    assert "needs an offset" in cli.refused("timers", "sweep", "--now", "2026-04-02T00:00:00")
+    assert "non è nella forma chiave=valore" in cli.refused(
+        "case", "fire", reference, "grant", "--data", "x"
+    )
+    assert "senza scarto da UTC" in cli.refused("timers", "sweep", "--now", "2026-04-02T00:00:00")
     assert "unknown case kind 'nope'" in cli.refused("case", "open", "nope")
     assert "actor must have 1 to 120" in cli.refused(
         "case", "fire", reference, "reject", "--actor", "x" * 121, *AT
@@ -156,16 +159,16 @@ def test_sweep_fires_due_timers_and_reports(cli: Cli) -> None:
     assert (report["due"], report["fired"], report["failed"]) == (1, 1, 0)
     assert cli.json("case", "show", reference, "--now", LAPSE_DUE)["case"]["state"] == "lapsed"
     human = cli.run("timers", "sweep", "--now", LAPSE_DUE, "--mode", "batched").stdout
-    assert "0 fired" in human
+    assert "0 scattati" in human
     assert cli.json("timers", "incidents") == {"incidents": []}
-    assert "Incidents" in cli.run("timers", "incidents").stdout
+    assert "Incidenti" in cli.run("timers", "incidents").stdout
 
 
 def test_notices_render_and_documents_are_written(cli: Cli, tmp_path: Path) -> None:
     reference = under_review(cli)
     cli.run("case", "fire", reference, "grant", *AT)
     assert cli.json("notices", "render")["rendered"] == 1
-    assert "0 rendered" in cli.run("notices", "render").stdout
+    assert "0 emesse" in cli.run("notices", "render").stdout
     out = tmp_path / "pdf"
     listed = cli.json("case", "documents", reference, "--out", str(out))
     [document] = listed["documents"]
@@ -195,8 +198,29 @@ def test_terms_due(cli: Cli, args: list[str], last_day: str, due_rome: str) -> N
 
 def test_terms_due_human_and_refusals(cli: Cli) -> None:
     text = cli.run("terms", "due", "--start", "2026-03-07", "--days", "30").stdout
-    assert "last day 07/04/2026 (moved from 06/04/2026, a holiday)" in text
-    assert "exactly one of --days and --months" in cli.refused(
+    assert "ultimo giorno 07/04/2026 (spostato dal 06/04/2026, festivo)" in text
+    assert "uno e uno solo tra --days e --months" in cli.refused(
         "terms", "due", "--start", "2026-03-07"
     )
-    assert "is not a date" in cli.refused("terms", "due", "--start", "7/3/2026", "--days", "3")
+    assert "non è una data" in cli.refused("terms", "due", "--start", "7/3/2026", "--days", "3")
+
+
+def test_case_list_pages_say_where_the_next_starts(cli: Cli) -> None:
+    opened = [cli.json("case", "open", "demo", *AT)["reference"] for _ in range(3)]
+    first = cli.json("case", "list", "--limit", "2")
+    assert [case["reference"] for case in first["cases"]] == opened[:2]
+    assert (first["more"], first["next"]) == (True, opened[1])
+    rest = cli.json("case", "list", "--limit", "2", "--after", first["next"])
+    assert [case["reference"] for case in rest["cases"]] == opened[2:]
+    assert (rest["more"], rest["next"]) == (False, None)
+    text = cli.run("case", "list", "--limit", "2", "--kind", "demo").stdout
+    assert "2 pratiche" in text
+    assert (
+        f"altre pratiche oltre queste 2: misure case list --kind demo --limit 2 --after {opened[1]}"
+        in " ".join(text.split())
+    )
+    assert "3 pratiche" in cli.run("case", "list").stdout
+    assert "altre pratiche" not in cli.run("case", "list").stdout
+    assert "no case with reference DEM-2026-999999" in cli.refused(
+        "case", "list", "--after", "DEM-2026-999999"
+    )

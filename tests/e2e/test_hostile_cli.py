@@ -112,7 +112,7 @@ def test_usage_errors_are_one_line_and_exit_2(
         assert (error["error"], error.get("field")) == ("usage", field)
         assert reason in error["message"] and "--help" in error["message"]
     else:
-        assert line.startswith("error: ") and reason in line
+        assert line.startswith("errore: ") and reason in line
     assert database(hcli) == before
 
 

@@ -73,7 +73,7 @@ def test_an_amount_that_is_not_euros_to_the_cent_is_refused_in_one_line(
     lcli: Cli, amount: str
 ) -> None:
     line = lcli.refused("lpu", "convert", "--fine", amount)
-    assert line.startswith("error: importo") and "non valido" in line
+    assert line.startswith("errore: importo") and "non valido" in line
     done = lcli.run("lpu", "convert", "--fine", amount, "--json", ok=False)
     assert done.returncode == 1 and done.stdout == ""
     assert json.loads(done.stderr)["error"] == "invalid_input"

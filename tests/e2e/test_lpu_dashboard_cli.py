@@ -24,11 +24,15 @@ def test_the_dashboard_per_entity_in_markdown_and_json(sqlite_url: str) -> None:
     cli.env["MISURE_PROCEDURES"] = json.dumps(list(LPU))
     now = LOOK.isoformat()
 
-    text = cli.run("lpu", "dashboard", "--now", now).stdout
+    text = cli.run("lpu", "dashboard", "--now", now, "--markdown").stdout
     assert text.startswith("# Lavoro di pubblica utilità: situazione al 3 aprile 2026\n")
     assert "## Anomalie (4)" in text
     assert f"| {TURIN} | 1 | 2 | 2 | 0 | 2 | 1 | 40 | 4,5 | 35,5 |" in text
     assert f"{cases['P4']} ({BRIDGE}): relazione conclusiva non pervenuta" in text
+    shown = " ".join(cli.run("lpu", "dashboard", "--now", now).stdout.split())  # rendered
+    assert shown.startswith("Lavoro di pubblica utilità: situazione al 3 aprile 2026 Anomalie (4)")
+    assert "|" not in shown and "##" not in shown
+    assert f"{cases['P4']} ({BRIDGE}): relazione conclusiva non pervenuta" in shown
 
     board = cli.json("lpu", "dashboard", "--now", now)
     assert board["today"] == "2026-04-03"
@@ -57,7 +61,7 @@ def test_a_database_it_cannot_open_is_one_italian_line(tmp_path: Path) -> None:
     cli = Cli(f"sqlite:///{tmp_path / 'nowhere' / 'misure.db'}")
     cli.env["MISURE_PROCEDURES"] = json.dumps(list(LPU))
     line = cli.refused("lpu", "dashboard")
-    assert line.startswith("error: database non raggiungibile (MISURE_DATABASE_URL)")
+    assert line.startswith("errore: database non raggiungibile (MISURE_DATABASE_URL)")
     done = cli.run("lpu", "dashboard", "--json", ok=False)
     assert done.returncode == 1 and done.stdout == ""
     assert json.loads(done.stderr)["error"] == "unavailable"

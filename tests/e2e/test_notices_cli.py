@@ -102,6 +102,9 @@ def test_a_notice_is_issued_registered_exported_and_written_for_delivery(
     register_text = words(pdf_path.read_bytes())
     assert "Registro giornaliero di protocollo" in register_text
     assert "UFFICIO/2026/0000001" in register_text
+    shown = office.run("notices", "protocol", "--office", "UFFICIO", "--day", "2026-03-02").stdout
+    assert "Registro di protocollo in uscita di UFFICIO, 02/03/2026" in shown
+    assert "registrato" in shown and "1 registrazione" in shown  # the status's name, not its code
     empty = office.json("notices", "protocol", "--office", "UFFICIO", "--day", "2026-03-03")
     assert empty["entries"] == []
 

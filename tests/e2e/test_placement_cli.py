@@ -80,8 +80,10 @@ def test_every_actor_drives_a_placement_from_filing_to_the_cost_statement(
     monitoring = pcli.json("budget", "monitor", "2026", "1", "--out", str(tmp_path / "pdf"))
     assert monitoring["national"]["spent"] == "450.00"
     assert len(list((tmp_path / "pdf").glob("*.pdf"))) == 3
-    status = pcli.run("placement", "status", ref).stdout
-    assert f"# Pratica {ref}" in status and "`closed`" in status and "```mermaid" in status
+    status = pcli.run("placement", "status", ref).stdout  # for a terminal, no diagram
+    assert f"Pratica {ref}" in status and "Stato attuale:" in status and "closed" in status
+    page = pcli.run("placement", "status", ref, "--markdown").stdout  # as the Prefect UI gets it
+    assert f"# Pratica {ref}" in page and "`closed`" in page and "```mermaid" in page
     boards = pcli.json("placement", "dashboard")["dashboards"]
     assert [(b["office"], b["places"], b["free"]) for b in boards] == [
         ("UIEPE-RM", 5, 5),  # no register runs: FAC-RM-2 is not suspended here
@@ -135,6 +137,31 @@ def test_a_late_decision_from_the_cli_hands_the_place_on_with_no_sweep(
     assert after["facts"]["issued_on"] == "2026-05-03"
 
 
+def test_a_clerk_reads_the_status_page_in_italian_without_the_diagram(
+    pcli: Cli, tmp_path: Path
+) -> None:
+    """Issue 16: `placement status` renders the status page for a terminal, Italian headings
+    and tables, with no markdown syntax and no mermaid source (the diagram is the Prefect UI's);
+    the other commands' human output is Italian too, codes and references unchanged."""
+    ref = pcli.json("placement", "file", "--prison", "CC-TO", "--court", COURT_TO, "--now", AT)[
+        "reference"
+    ]
+    assessment = str(tmp_path / "assessment.json")
+    pcli.run("placement", "review", ref, "--assessment", assessment, "--now", AT)
+    pcli.run("placement", "intake", ref, "--now", AT)
+    pcli.run("placement", "check", ref, "--compliant", "--now", AT)
+    attested = pcli.run("placement", "reallocate", "--now", AT).stdout
+    assert "Attestazioni rilasciate" in attested and "protocollo" in attested and ref in attested
+    status = pcli.run("placement", "status", ref, "--now", AT).stdout
+    assert "```mermaid" not in status and "stateDiagram" not in status
+    assert "# Pratica" not in status and "|---|" not in status and "**" not in status
+    assert f"Pratica {ref}" in status and "Stato attuale:" in status and "at_court" in status
+    assert "Storico" in status and "base normativa" in status
+    assert "stateDiagram" in pcli.run("placement", "status", ref, "--markdown").stdout
+    monitor = pcli.run("budget", "monitor", "2026", "1", "--now", AT).stdout
+    assert "Monitoraggio 1° trimestre 2026" in monitor and "impegnato" in monitor
+
+
 def test_refusals_are_one_line_and_write_nothing(pcli: Cli, tmp_path: Path) -> None:
     line = pcli.refused("placement", "file", "--prison", "CC-XX", "--court", COURT_TO)
     assert "unknown prison 'CC-XX'" in line
@@ -167,4 +194,5 @@ def test_registry_tokens_are_shown_once_listed_without_secret_and_revoked(pcli: 
     pcli.run("api", "token", "revoke", str(issued["token_id"]))
     (row,) = pcli.json("api", "token", "list")["tokens"]
     assert row["revoked_at"] is not None
+    assert "Token API" in pcli.run("api", "token", "list").stdout
     assert "no token 99" in pcli.refused("api", "token", "revoke", "99")

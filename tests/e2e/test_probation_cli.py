@@ -22,10 +22,14 @@ def test_the_dashboard_per_uepe_in_markdown_and_json(sqlite_url: str) -> None:
     cli = Cli(sqlite_url)
     cli.env["MISURE_PROCEDURES"] = json.dumps(list(PROBATION))
     now = datetime(2026, 4, 5, 9, 0, tzinfo=ROME).isoformat()
-    text = cli.run("probation", "dashboard", "--now", now).stdout
+    text = cli.run("probation", "dashboard", "--now", now, "--markdown").stdout
     assert text.startswith("# Messe alla prova al 5 aprile 2026\n")
     assert f"| {UEPE} | 2 | 1 | 1 | 0 | 1 |" in text
     assert f"relazione periodica di {cases['R2']} non pervenuta nel termine" in text
+    shown = " ".join(cli.run("probation", "dashboard", "--now", now).stdout.split())  # rendered
+    assert shown.startswith("Messe alla prova al 5 aprile 2026 Per ufficio") and "|" not in shown
+    assert f"{UEPE} 2 1 1 0 1" in shown
+    assert f"relazione periodica di {cases['R2']} non pervenuta nel termine" in shown
     board = cli.json("probation", "dashboard", "--now", now)
     assert board["today"] == "2026-04-05"
     assert {o["uepe"]: o["running"] for o in board["offices"]}[UEPE] == 2

@@ -133,3 +133,12 @@ def test_registered_invited_contested_and_given_up_from_the_cli(rcli: Cli, tmp_p
     page = rcli.run("register", "status", procedure, "--now", GIVEN_UP).stdout
     assert f"{procedure} (procedimento di cancellazione dall'elenco)" in page
     assert "struttura cancellata dall'elenco" in page and f"struttura: {facility}" in page
+    # What the register's pages look like on a terminal: rendered, not markdown (issue 16).
+    board = " ".join(rcli.run("register", "dashboard", "--now", GIVEN_UP).stdout.split())
+    assert board.startswith("Elenco delle strutture residenziali: situazione al 7 aprile 2026")
+    assert "Strutture per sezione" in board and "|" not in board and "##" not in board
+    raw = rcli.run("register", "dashboard", "--now", GIVEN_UP, "--markdown").stdout
+    assert raw.startswith("# Elenco delle strutture residenziali") and "|---|" in raw
+    done = " ".join(rcli.run("register", "publish", "--now", GIVEN_UP).stdout.split())
+    assert done.startswith("Elenco delle strutture residenziali, 7 aprile 2026")
+    assert "Sezioni" in done and "|" not in done

@@ -71,13 +71,21 @@ def test_the_case_status_artifact_shows_state_timers_history_and_diagram(fctx: C
     assert key == f"case-{reference.lower()}"
     markdown = str(latest_artifact(key).data)
     assert f"# Pratica {reference}" in markdown
-    assert "**Stato attuale:** `at_court`" in markdown
+    assert "**Stato attuale:** attestazione trasmessa all'Autorità giudiziaria (`at_court`)" in (
+        markdown
+    )
+    assert "**Ufficio:** [" in markdown and "(/v2/artifacts/key/coda-uiepe-to)" in markdown
+    assert "**Prossima scadenza:** validità dell'attestazione, 3 maggio 2026, ore 00:00" in (
+        markdown
+    )
     # The validity term: last day 2 May, lapsing at 00:00 on 3 May in Italian time.
     assert (
-        "| validità dell'attestazione | 2 maggio 2026 | 3 maggio 2026, ore 00:00 | `lapse` |"
-        in markdown
+        "| validità dell'attestazione | 2 maggio 2026 | 3 maggio 2026, ore 00:00 | "
+        "decadenza dell'attestazione |" in markdown
     )
-    assert "| rigetto (`reject`) | `rejected` | no |" in markdown  # what can happen now
+    assert "| rigetto (`reject`) | istanza respinta: attestazione priva di effetti | no |" in (
+        markdown
+    )  # what can happen now
     history = markdown.split("## Storico")[1].split("## Diagramma")[0]
     assert [line.split(" | ")[2] for line in history.strip().splitlines()[2:]] == [
         "presentazione dell'istanza",
@@ -87,7 +95,9 @@ def test_the_case_status_artifact_shows_state_timers_history_and_diagram(fctx: C
         "rilascio dell'attestazione",
         "trasmissione all'Autorità giudiziaria",
     ]
-    assert "```mermaid" in markdown and "class AT_COURT s_active" in markdown
+    assert "```mermaid" in markdown and "class at_court current" in markdown
+    diagram = markdown.split("```mermaid")[1]
+    assert "closed" not in diagram  # only the states around the current one
     assert "taxable_income" not in markdown  # payloads stay out of the UI
 
 
