@@ -134,7 +134,7 @@ def dispatch(
         while True:
             try:
                 for line in dispatcher.round(ctx):
-                    out.print(line, highlight=False)
+                    out.print(line, highlight=False, soft_wrap=True)
             except Exception as error:  # the next round tries again; the log says why
                 err.print(f"giro non riuscito: {error}", highlight=False)
             time.sleep(every)

@@ -152,9 +152,10 @@ ELSEWHERE: dict[str, tuple[str, Callable[[typer.Typer], None]]] = {
     ),
     "pages": ("Case pages and work queues (the Prefect UI's, as files).", _desk),
     "dispatch": (
-        "Every few seconds, start each Prefect deployment that has work due (timers, notices, "
-        "messages, changed case pages, the procedures' signals) and whose last run is over, "
-        "until interrupted. Needs PREFECT_API_URL (the stack sets it).",
+        "Every few seconds, publish the pages of the cases that changed (and their offices' "
+        "queues), and start each Prefect deployment that has work due (timers, notices, "
+        "messages, the procedures' signals) and whose last run is over, until interrupted. "
+        "Needs PREFECT_API_URL (the stack sets it).",
         _desk,
     ),
 }

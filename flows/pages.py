@@ -12,9 +12,9 @@ from typing import Any
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import ArtifactUpdate
+from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
+from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectNotFound
 
 from flows.common import context, office
@@ -26,19 +26,28 @@ def show(ctx: Context, page: pages.Page) -> str:
     """Put `page` in the Prefect UI: its artifact updated in place, or created the first time
     (or if the server lost it); return the artifact's id."""
     known = pages.artifact_ids(ctx, [page.key]).get(page.key)
-    if known is not None:
-        update = ArtifactUpdate(data=page.markdown, description=page.description)
-        try:
-            with get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client:
+        if known is not None:
+            update = ArtifactUpdate(data=page.markdown, description=page.description)
+            try:
                 client.update_artifact(UUID(known), update)
-            return known
-        except ObjectNotFound:
-            pass
-    created = create_markdown_artifact(
-        markdown=page.markdown, key=page.key, description=page.description
-    )
-    pages.remember_artifact(ctx, page.key, str(created))
-    return str(created)
+                return known
+            except ObjectNotFound:
+                pass
+        context = FlowRunContext.get()  # in a flow run, the artifact names it
+        created = client.create_artifact(
+            ArtifactCreate(
+                key=page.key,
+                type="markdown",
+                data=page.markdown,
+                description=page.description,
+                flow_run_id=None
+                if context is None or context.flow_run is None
+                else context.flow_run.id,
+            )
+        )
+    pages.remember_artifact(ctx, page.key, str(created.id))
+    return str(created.id)
 
 
 def publish_round(ctx: Context, after: int, batch: int) -> dict[str, Any]:

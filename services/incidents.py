@@ -11,6 +11,7 @@ from datetime import datetime
 from services import delivery, notices, timers
 from services.context import Context
 from services.errors import UnknownCase
+from services.inspection import RETRIED
 from services.pages import incident_label
 from storage.pages import PageRepository
 from storage.repository import NewOutbox
@@ -52,7 +53,7 @@ def retry_incidents(ctx: Context, reference: str, actor: str) -> Retried:
         if retried.count:
             uow.repo.record_on_case(
                 case.id,
-                "incident_retried",
+                RETRIED,
                 actor,
                 {"timers": timers, "notices": notices, "deliveries": deliveries},
                 "ripresa dopo un incidente",

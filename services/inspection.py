@@ -9,8 +9,12 @@ from typing import Any
 from documents.render import data_it, data_ora_it
 from machines.calendar import rome_date
 from machines.diagram import around
-from services import engine
+from machines.spec import CaseMachine
+from services import delivery, engine
 from services.context import Context
+from storage.chain import DOCUMENT_TRIGGER
+
+RETRIED = "incident_retried"  # services/incidents.py records it
 
 FACT_LABELS = {
     "office": "ufficio",
@@ -89,6 +93,22 @@ FACT_LABELS = {
 }
 """Italian names of the facts the procedures' summaries give (`Procedure.summaries`)."""
 
+RECORD_LABELS = {
+    DOCUMENT_TRIGGER: "emissione del documento",
+    delivery.SENT: "invio della comunicazione (PEC)",
+    delivery.RETRY: "invio non riuscito, da ritentare",
+    delivery.UNDELIVERED: "comunicazione non recapitata",
+    delivery.UNCERTAIN: "invio con esito incerto",
+    delivery.RECEIPT: "ricevuta PEC",
+    RETRIED: "ripresa dopo un incidente",
+}
+"""Italian names of what the shared services record on a case without moving it."""
+
+
+def label(machine: CaseMachine, name: str) -> str:
+    """The Italian name of a state, trigger or term of `machine`, or of a shared record."""
+    return machine.labels.get(name) or RECORD_LABELS.get(name) or machine.label(name)
+
 
 def case_status_markdown(
     ctx: Context, reference: str, detail: engine.CaseDetail | None = None, heading: bool = True
@@ -158,7 +178,7 @@ def case_status_markdown(
         before = "—" if event.from_state is None else machine.label(event.from_state)
         lines.append(
             f"| {event.sequence} | {data_ora_it(event.effective_at)} | "
-            f"{machine.label(event.trigger)} | {before} | {machine.label(event.to_state)} | "
+            f"{label(machine, event.trigger)} | {before} | {machine.label(event.to_state)} | "
             f"{_cell(event.actor)} | {_cell(event.legal_basis)} |"
         )
     lines += [

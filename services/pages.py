@@ -100,11 +100,6 @@ def changed_cases(ctx: Context, limit: int, after: int = 0) -> list[Changed]:
         return PageRepository(uow.session, uow.postgresql).changed(limit, after)
 
 
-def count_changed(ctx: Context) -> int:
-    with ctx.read() as uow:
-        return PageRepository(uow.session, uow.postgresql).count_changed()
-
-
 def settle(ctx: Context, published: Sequence[tuple[Changed, Route]]) -> int:
     """Record where each published page came from and forget the changes it showed."""
     now = ctx.clock.now()

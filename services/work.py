@@ -11,8 +11,9 @@ from datetime import datetime
 from services.applied import NOTICE_TOPIC
 from services.context import Context
 from storage.pages import PageRepository
+from storage.unit_of_work import UnitOfWork
 
-Count = Callable[[PageRepository, datetime], int]
+Count = Callable[[UnitOfWork, datetime], int]
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,17 @@ class Probe:
     count: Count
 
 
+def _pages(uow: UnitOfWork) -> PageRepository:
+    return PageRepository(uow.session, uow.postgresql)
+
+
 SHARED_PROBES = (
-    Probe("sweep-due-timers/sweep-due-timers", lambda pages, now: pages.timers_due(now)),
-    Probe("render-notices/render-notices", lambda pages, now: pages.pending_messages(NOTICE_TOPIC)),
-    Probe("deliver-notices/deliver-notices", lambda pages, now: pages.deliveries_due(now)),
+    Probe("sweep-due-timers/sweep-due-timers", lambda uow, now: uow.repo.count_due(now)),
+    Probe(
+        "render-notices/render-notices",
+        lambda uow, now: _pages(uow).pending_messages(NOTICE_TOPIC),
+    ),
+    Probe("deliver-notices/deliver-notices", lambda uow, now: _pages(uow).deliveries_due(now)),
 )
 
 
@@ -40,16 +48,15 @@ def probes(ctx: Context) -> tuple[Probe, ...]:
 
 
 def _pending(topic: str) -> Count:
-    return lambda pages, now: pages.pending_messages(topic)
+    return lambda uow, now: _pages(uow).pending_messages(topic)
 
 
 def due_work(ctx: Context, now: datetime) -> dict[str, int]:
     """Deployment -> how much work it has now (only those that have some)."""
     due: dict[str, int] = {}
     with ctx.read() as uow:
-        pages = PageRepository(uow.session, uow.postgresql)
         for probe in probes(ctx):
-            count = probe.count(pages, now)
+            count = probe.count(uow, now)
             if count:
                 due[probe.deployment] = due.get(probe.deployment, 0) + count
     return due

@@ -108,9 +108,6 @@ class PageRepository:
         ).all()
         return [Changed(row[0], row[1], row[2]) for row in rows]
 
-    def count_changed(self) -> int:
-        return int(self.session.scalar(select(func.count()).select_from(CaseChange)) or 0)
-
     def settle(self, changes: Iterable[Changed]) -> int:
         """Forget the changes whose page is published; a change that came after (a higher
         generation) stays, so that its page is published again."""
@@ -124,20 +121,6 @@ class PageRepository:
             )
             settled += int(getattr(done, "rowcount", 0) or 0)
         return settled
-
-    def mark_changed(self, case_ids: Iterable[int]) -> None:
-        """Ask for these cases' pages again (a change the triggers do not see: a message
-        given up, a deadline entering the queue's window)."""
-        insert = pg_insert if self.postgresql else sqlite_insert
-        table = cast(Table, CaseChange.__table__)
-        for case_id in case_ids:
-            statement = insert(table).values(case_id=case_id, generation=1)
-            self.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[table.c.case_id],
-                    set_={"generation": table.c.generation + 1},
-                )
-            )
 
     def save_route(
         self, case_id: int, office: str, office_name: str, court: str | None, at: datetime
@@ -185,17 +168,6 @@ class PageRepository:
             or 0
         )
 
-    def timers_due(self, now: datetime) -> int:
-        """Pending timers the sweep should try now."""
-        return int(
-            self.session.scalar(
-                select(func.count())
-                .select_from(Timer)
-                .where(Timer.status == TimerStatus.PENDING, Timer.run_at <= now)
-            )
-            or 0
-        )
-
     def deliveries_due(self, now: datetime) -> int:
         """Messages to send now (never tried, or retried after a refusal)."""
         return int(
@@ -232,12 +204,6 @@ class PageRepository:
             select(CasePage.office, CasePage.office_name, CasePage.court).distinct()
         ).all()
         return [(row[0], row[1], row[2]) for row in rows]
-
-    def offices_of(self, case_ids: Sequence[int]) -> set[tuple[str, str | None]]:
-        rows = self.session.execute(
-            select(CasePage.office, CasePage.court).where(CasePage.case_id.in_(case_ids))
-        ).all()
-        return {(row[0], row[1]) for row in rows}
 
     def pending_timers(self, case_ids: Sequence[int] | None = None) -> list[Due]:
         query = select(Timer.case_id, Timer.name, Timer.due_at, Timer.fires, Timer.notice).where(

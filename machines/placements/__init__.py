@@ -471,5 +471,6 @@ MACHINE = CaseMachine(
         "attestation_validity": "validità dell'attestazione",
         "funded_stay": "permanenza con oneri a carico dell'Amministrazione",
         "funded_stay_warning": "avviso di prossima fine della permanenza finanziata",
+        "late_decision": "decisione pervenuta dopo la decadenza (non applicata)",
     },
 )

@@ -108,7 +108,11 @@ def test_each_command_is_listed_with_its_own_help() -> None:
         declared = root.declared[name][0]
         command = root.get_command(context, name)
         assert command is not None
-        assert declared == first_paragraph(command.help), name
+        said = first_paragraph(command.help)
+        assert declared == said, (
+            f"`misure {name}` says {said!r}; its declaration (cli/main.py, ELSEWHERE, or the "
+            f"procedure's cli/<procedure>/__init__.py) says {declared!r}: make them the same"
+        )
 
 
 def test_the_procedures_are_read_as_the_settings_read_them(
