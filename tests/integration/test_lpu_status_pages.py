@@ -29,8 +29,8 @@ def test_a_conventions_page_shows_its_capacity_people_and_terms(lctx: Context) -
     engine.fire(lctx, declared(lctx, agreement), "receive", ENTITY, RECEPTION)
     page = inspection.case_status_markdown(lctx, agreement)
     assert "convenzione" in page.lower() and "`in_force`" in page
-    assert "| entity | Comune di Torino |" in page
-    assert "| people_at_work | 1 |" in page and "| places_left | 1 |" in page
+    assert "| ente | Comune di Torino |" in page  # the facts under their Italian names
+    assert "| persone al lavoro | 1 |" in page and "| posti liberi | 1 |" in page
     assert "28 febbraio 2031" in page  # the last day of its validity, among the terms
     assert "| avviso di rinnovo | 30 dicembre 2030 |" in page  # 60 days before
     # asked what may happen now, each refusal is a reason, never an error
@@ -47,6 +47,6 @@ def test_a_placements_page_shows_its_hours_and_no_private_data(lctx: Context) ->
     engine.fire(lctx, placement, "breach", ENTITY, BREACH)
     page = inspection.case_status_markdown(lctx, placement)
     assert "`breach_reported`" in page and "violazione segnalata" in page
-    assert "| owed_hours | 10 |" in page
-    assert "| credited_hours | 3.50 |" in page and "| hours_left | 6.50 |" in page
+    assert "| ore dovute | 10 |" in page
+    assert "| ore riconosciute | 3.50 |" in page and "| ore residue | 6.50 |" in page
     assert BREACH["description"] not in page
