@@ -216,7 +216,7 @@ def case_list(
     from services import engine
 
     with refusals(as_json):
-        page = engine.case_page(make_context(now), kind, state, limit, after)
+        page = engine.list_page(make_context(now), kind, state, limit, after)
     if as_json:
         emit(
             {

@@ -530,7 +530,7 @@ def example_case(ctx: Context) -> str | None:
 
 
 @dataclass(frozen=True)
-class CasePage:
+class CaseListPage:
     """A page of a list of cases: `rows`, and `next`, the reference after which the list goes
     on (None: nothing after these)."""
 
@@ -546,16 +546,16 @@ def list_cases(
     after: str | None = None,
 ) -> list[CaseRow]:
     """Cases oldest first, each in its state in law; `state` filters on it."""
-    return case_page(ctx, kind, state, limit, after).rows
+    return list_page(ctx, kind, state, limit, after).rows
 
 
-def case_page(
+def list_page(
     ctx: Context,
     kind: str | None = None,
     state: str | None = None,
     limit: int = 500,
     after: str | None = None,
-) -> CasePage:
+) -> CaseListPage:
     """Up to `limit` cases oldest first, after case `after`, each in its state in law;
     `state` filters on it. Of `limit` cases looked at, those in another state in law are left
     out: a page may hold fewer and still be followed by more."""
@@ -584,7 +584,7 @@ def case_page(
                 CaseRow(case.reference, case.kind, in_law, case.state, case.version,
                         case.opened_at, case.updated_at)
             )  # fmt: skip
-    return CasePage(rows, cases[-1].reference if more else None)
+    return CaseListPage(rows, cases[-1].reference if more else None)
 
 
 def build_change(
