@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
 from transitions import Machine
 from transitions.core import EventData, MachineError
 
@@ -196,24 +197,36 @@ class MachineRefusal(Exception):
 class TriggerNotAllowed(MachineRefusal):
     def __init__(self, trigger: str, state: str, known: bool) -> None:
         self.trigger, self.state, self.known = trigger, state, known
-        reason = "not allowed from state" if known else "is not a trigger of this machine, state"
-        super().__init__(f"trigger '{trigger}' {reason} '{state}'")
+        if known:
+            super().__init__(f"trigger '{trigger}' non consentito dallo stato '{state}'")
+        else:
+            super().__init__(
+                f"trigger '{trigger}' non previsto per questo tipo di pratica (stato '{state}')"
+            )
 
 
 class GuardRefused(MachineRefusal):
     def __init__(self, trigger: str, reasons: tuple[str, ...], field: str | None = None) -> None:
         self.trigger, self.reasons, self.field = trigger, reasons, field
-        super().__init__(f"trigger '{trigger}' refused: " + "; ".join(reasons))
+        super().__init__(f"trigger '{trigger}' rifiutato: " + "; ".join(reasons))
 
 
 class PayloadRefused(MachineRefusal):
     """A payload that does not fit its transition's schema; `field` is the first one at
-    fault (dotted), or None when the payload as a whole is wrong."""
+    fault (dotted), or None when the payload as a whole is wrong. `error` is pydantic's
+    account of it, for the services to word `reason` in Italian (`payload_refusal`)."""
 
-    def __init__(self, trigger: str, field: str | None, reason: str) -> None:
-        self.trigger, self.field, self.reason = trigger, field, reason
-        where = f" field '{field}'" if field else ""
-        super().__init__(f"payload of '{trigger}'{where}: {reason}")
+    def __init__(
+        self, trigger: str, field: str | None, reason: str, error: ErrorDetails | None = None
+    ) -> None:
+        self.trigger, self.field, self.reason, self.error = trigger, field, reason, error
+        super().__init__(payload_refusal(trigger, field, reason))
+
+
+def payload_refusal(trigger: str, field: str | None, reason: str) -> str:
+    """What a user reads of a payload refused: the trigger, the field and why."""
+    where = f", campo '{field}'" if field else ""
+    return f"dati di '{trigger}'{where}: {reason}"
 
 
 class TermNotLapsed(MachineRefusal):
@@ -222,7 +235,7 @@ class TermNotLapsed(MachineRefusal):
     def __init__(self, trigger: str, term: str) -> None:
         self.trigger, self.term = trigger, term
         super().__init__(
-            f"trigger '{trigger}' takes effect only when term '{term}' lapses, by its timer"
+            f"trigger '{trigger}' applicato solo dal timer, alla scadenza del termine '{term}'"
         )
 
 
@@ -451,7 +464,7 @@ class CaseMachine:
         for trigger in self.triggers:
             transition = self._transition(trigger, source)
             if transition is None:
-                reason = f"not allowed from state '{source.value}'"
+                reason = f"non consentito dallo stato '{source.value}'"
                 verdicts.append(Verdict(trigger, False, None, (reason,)))
                 continue
             reasons = tuple(
@@ -475,7 +488,7 @@ def _validated(schema: type[Payload], trigger: str, payload: Mapping[str, Any]) 
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or None
-        raise PayloadRefused(trigger, where, str(first.get("msg"))) from None
+        raise PayloadRefused(trigger, where, str(first.get("msg")), first) from None
 
 
 def _safe_refusal(guard: Guard, given: GuardInput) -> str | None:
@@ -483,7 +496,7 @@ def _safe_refusal(guard: Guard, given: GuardInput) -> str | None:
     try:
         return guard.refusal(given)
     except Exception as error:
-        return f"guard {guard.name} could not be checked: {type(error).__name__}: {error}"
+        return f"regola {guard.name} non verificabile: {type(error).__name__}: {error}"
 
 
 def _condition(guard: Guard) -> Callable[[EventData], bool]:

@@ -30,7 +30,9 @@ from machines.spec import (
     Transition,
     TriggerNotAllowed,
     Verdict,
+    payload_refusal,
 )
+from services import reasons
 from services.applied import NOTICE_TOPIC, Applied
 from services.context import Context
 from services.errors import (
@@ -161,13 +163,17 @@ class _Live:
 def check_bounds(actor: str, idempotency_key: str | None) -> None:
     """What every write takes from outside, bounded the same on every database."""
     if not actor.strip() or len(actor) > ACTOR_LENGTH:
-        raise InvalidInput(f"actor must have 1 to {ACTOR_LENGTH} characters", "actor")
+        raise InvalidInput(f"l'autore (actor) deve avere da 1 a {ACTOR_LENGTH} caratteri", "actor")
     if actor != actor.strip() or not actor.isprintable():
         # a label on one line, as the trail and every view show it (art. 15: no free text)
-        raise InvalidInput("actor must be one printable line, without surrounding spaces", "actor")
+        raise InvalidInput(
+            "l'autore (actor) va scritto su una riga, con caratteri stampabili e senza spazi "
+            "all'inizio o alla fine",
+            "actor",
+        )
     if idempotency_key is not None and not 0 < len(idempotency_key) <= KEY_LENGTH:
         raise InvalidInput(
-            f"idempotency key must have 1 to {KEY_LENGTH} characters", "idempotency_key"
+            f"la chiave di idempotenza deve avere da 1 a {KEY_LENGTH} caratteri", "idempotency_key"
         )
 
 
@@ -696,7 +702,9 @@ def validated(machine: CaseMachine, trigger: str, payload: Mapping[str, Any]) ->
             return dict(payload)  # the machine refuses the trigger itself, naming it
         return machine.validate(trigger, payload)
     except PayloadRefused as refusal:
-        raise InvalidInput(str(refusal), refusal.field) from refusal
+        why = refusal.reason if refusal.error is None else reasons.reason(refusal.error)
+        message = payload_refusal(refusal.trigger, refusal.field, why)
+        raise InvalidInput(message, refusal.field) from refusal
 
 
 def _timers_starting(
@@ -742,7 +750,8 @@ def _replay(
     event, event_reference = found
     if event.trigger != trigger or (reference is not None and event_reference != reference):
         raise IdempotencyConflict(
-            f"idempotency key {key!r} was used for {event.trigger} on {event_reference}"
+            f"la chiave di idempotenza {key!r} è già stata usata per '{event.trigger}' "
+            f"su {event_reference}"
         )
     return FireResult.of(event, event_reference, replayed=True)
 
@@ -751,5 +760,5 @@ def _json_object(value: Mapping[str, Any], what: str) -> dict[str, Any]:
     try:
         copied: dict[str, Any] = json.loads(json.dumps(dict(value)))
     except (TypeError, ValueError) as error:
-        raise InvalidInput(f"{what} is not a JSON object: {error}") from error
+        raise InvalidInput(f"{what} non è un oggetto JSON: {error}") from error
     return copied

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 
 class DomainError(Exception):
     """A refusal a user can act on; `status` is the HTTP answer (404, 409 or 422)."""
@@ -20,7 +23,7 @@ class UnknownCase(DomainError):
     code = "unknown_case"
 
     def __init__(self, reference: str) -> None:
-        super().__init__(f"no case with reference {reference}")
+        super().__init__(f"nessuna pratica con riferimento {reference}")
         self.reference = reference
 
 
@@ -29,8 +32,8 @@ class UnknownKind(DomainError):
     code = "unknown_kind"
 
     def __init__(self, kind: str, known: tuple[str, ...]) -> None:
-        listed = ", ".join(known) or "none configured"
-        super().__init__(f"unknown case kind '{kind}' (known: {listed})")
+        listed = ", ".join(known) or "nessuno configurato"
+        super().__init__(f"tipo di pratica '{kind}' sconosciuto (noti: {listed})")
 
 
 class TransitionNotAllowed(DomainError):
@@ -59,7 +62,8 @@ class StaleVersion(DomainError):
 
     def __init__(self, reference: str, attempts: int) -> None:
         super().__init__(
-            f"case {reference} kept changing under {attempts} attempts: nothing was written"
+            f"altre operazioni hanno modificato {reference} in tutti i {attempts} tentativi: "
+            "nulla è stato scritto"
         )
 
 
@@ -115,9 +119,12 @@ class LateDecision(DomainError):
     def __init__(self, reference: str, state: str, since: str, since_at: str) -> None:
         """`since`: the Italian date the case entered `state` in law; `since_at`: that
         instant (a lapse: 00:00 after the attestation's last day)."""
+        day = date.fromisoformat(since)
+        instant = datetime.fromisoformat(since_at).astimezone(ZoneInfo("Europe/Rome"))
         super().__init__(
-            f"decision on {reference} not applied: the case is '{state}' since {since} "
-            f"(effective {since_at}); recorded as a late message"
+            f"decisione su {reference} non applicata: la pratica è nello stato '{state}' "
+            f"dal {day:%d/%m/%Y} (con effetto dalle {instant:%H:%M} del {instant:%d/%m/%Y}, "
+            "ora italiana); registrata come messaggio tardivo"
         )
         self.reference, self.state, self.since, self.since_at = reference, state, since, since_at
 

@@ -67,11 +67,15 @@ def issue_token(ctx: Context, party: str, label: str = "", role: str = COURT) ->
     """A token acting for `party` (the court a registry serves, or the party of `role`)."""
     party, label = party.strip(), label.strip()
     if not party:
-        raise InvalidInput("a token needs the party it acts for (the court)", "court")
+        raise InvalidInput(
+            "il token deve indicare per chi agisce (l'autorità giudiziaria o l'ente)", "court"
+        )
     if len(party) > TEXT_LENGTH or len(label) > TEXT_LENGTH:
-        raise InvalidInput(f"court and label have at most {TEXT_LENGTH} characters", "court")
+        raise InvalidInput(
+            f"autorità (court) ed etichetta (label) hanno al più {TEXT_LENGTH} caratteri", "court"
+        )
     if role != COURT and role not in ctx.token_roles():
-        raise InvalidInput(f"no configured procedure serves the role {role!r}", "role")
+        raise InvalidInput(f"nessuna procedura configurata serve il ruolo {role!r}", "role")
     secret = f"{PREFIX}_{secrets.token_urlsafe(32)}"
     with ctx.uow() as uow:
         row = RegistryToken(
@@ -92,7 +96,7 @@ def revoke_token(ctx: Context, token_id: int) -> None:
     with ctx.uow() as uow:
         row = uow.session.get(RegistryToken, token_id)
         if row is None:
-            raise TokenNotFound(f"no token {token_id}")
+            raise TokenNotFound(f"nessun token {token_id}")
         if row.revoked_at is None:
             row.revoked_at = ctx.clock.now()
         uow.commit()

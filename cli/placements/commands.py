@@ -368,22 +368,7 @@ def placement_reallocate(
     out.print(table)
     for office_code, why in report.stopped_by.items():
         waiting = report.waiting.get(office_code, 0)
-        out.print(
-            f"{office_code}: {waiting} istanze ancora in attesa ({_stop(why)})", highlight=False
-        )
-
-
-# Why a queue stopped, as the reallocation says it (its report keeps the service's words).
-STOPS = {
-    "no free place in force": "nessun posto libero in convenzione",
-    "allocation does not cover a place": "l'assegnazione non copre il costo di un posto",
-}
-
-
-def _stop(why: str) -> str:
-    if why.startswith("no allocation for "):
-        return f"nessuna assegnazione per il {why.removeprefix('no allocation for ')}"
-    return STOPS.get(why, why)
+        out.print(f"{office_code}: {waiting} istanze ancora in attesa ({why})", highlight=False)
 
 
 # budget --------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ CENT = Decimal("0.01")
 def euros(value: Decimal | int | str) -> Decimal:
     """An amount in euros to the cent; floats are refused (binary fractions are not money)."""
     if isinstance(value, float | bool):
-        raise TypeError("amounts are Decimal, int or str, never float")
+        raise TypeError("un importo è Decimal, int o str, mai float")
     amount = Decimal(value)
     if amount != amount.quantize(CENT):
-        raise ValueError(f"{value} has fractions of a cent")
+        raise ValueError(f"l'importo {value} ha frazioni di centesimo")
     return amount.quantize(CENT)
 
 
@@ -47,7 +47,7 @@ def income_threshold(filed_on: date, cohabitants: int) -> IncomeThreshold:
     `cohabitants` family members (art. 11 co. 1 lett. c D.M. 128/2025; arts. 76, 92 D.P.R.
     115/2002)."""
     if cohabitants < 0:
-        raise ValueError("cohabitants cannot be negative")
+        raise ValueError("il numero dei familiari conviventi non può essere negativo")
     base = [t for t in INCOME_THRESHOLDS if t.since is None or t.since <= filed_on][-1]
     return IncomeThreshold(base.since, base.amount + PER_COHABITANT * cohabitants, base.article)
 
@@ -69,12 +69,15 @@ def split_pro_rata(total: Decimal, weights: Mapping[str, int]) -> dict[str, Deci
     territory). Largest remainders get the leftover cents; ties go in key order."""
     total = euros(total)
     if total < 0:
-        raise ValueError("the total cannot be negative")
+        raise ValueError("l'importo da ripartire non può essere negativo")
     if any(weight < 0 for weight in weights.values()):
-        raise ValueError("weights cannot be negative")
+        raise ValueError("un numero di detenuti presenti non può essere negativo")
     whole = sum(weights.values())
     if whole == 0:
-        raise ValueError("at least one weight must be positive")
+        raise ValueError(
+            "nessun territorio ha detenuti presenti: la ripartizione è in proporzione ai "
+            "detenuti (art. 13 co. 1 D.M. 128/2025)"
+        )
     cents = int(total / CENT)
     exact = {key: Decimal(cents) * weight / whole for key, weight in weights.items()}
     parts = {key: int(share.to_integral_value(ROUND_DOWN)) for key, share in exact.items()}
@@ -88,5 +91,5 @@ def split_pro_rata(total: Decimal, weights: Mapping[str, int]) -> dict[str, Deci
 def stay_cost(days: int, daily_rate: Decimal) -> Decimal:
     """Days of presence times the daily rate (art. 13 co. 5; the recovery of art. 14)."""
     if days < 0:
-        raise ValueError("days cannot be negative")
+        raise ValueError("i giorni di presenza non possono essere negativi")
     return euros(daily_rate) * days

@@ -99,7 +99,10 @@ def formal_check(
     if compliant:
         return engine.fire(ctx, reference, "admit", actor, {}, idempotency_key)
     if not reason:
-        raise InvalidInput("a refusal needs its reason")
+        raise InvalidInput(
+            "per l'esito negativo della verifica formale serve il motivo "
+            "(art. 12 co. 4 D.M. 128/2025)"
+        )
     return engine.fire(ctx, reference, "refuse", actor, {"reason": reason}, idempotency_key)
 
 
@@ -172,7 +175,8 @@ def decide_in(
     case = _case(uow, reference)
     if Placement(case.state) in PENDING:  # not attested yet: nothing to decide on
         raise TransitionNotAllowed(
-            f"{reference} holds no attestation yet (state '{case.state}'): nothing to decide"
+            f"{reference} non ha ancora un'attestazione (stato '{case.state}'): non c'è nulla "
+            "da decidere"
         )
     checked = engine.validated(ctx.machine(KIND), trigger, payload)
     try:
@@ -238,7 +242,9 @@ def record_presence(
     period lies between the entry and today, never past the last funded day (art. 11 co. 4).
     Reporting a day again corrects it."""
     if end < start:
-        raise InvalidInput("the period ends before it starts")
+        raise InvalidInput(
+            f"la fine del periodo ({end:%d/%m/%Y}) precede l'inizio ({start:%d/%m/%Y})"
+        )
     return _presence_return(ctx, reference, start, end, absences, within_stay=False)
 
 
@@ -252,7 +258,7 @@ def record_month_presence(
     try:
         first = date(year, month, 1)
     except ValueError as error:
-        raise InvalidInput(f"{year}-{month:02d} is not a month: {error}") from error
+        raise InvalidInput(f"{year}-{month:02d} non è un mese valido (AAAA-MM)") from error
     following = date(year + month // 12, month % 12 + 1, 1)
     return _presence_return(
         ctx, reference, first, following - timedelta(days=1), absences, within_stay=True
@@ -274,25 +280,32 @@ def _presence_return(
         case = _case(uow, reference)
         if case.state != Placement.PLACED:
             raise TransitionNotAllowed(
-                f"presence is recorded while the person is placed; {reference} is '{case.state}'"
+                "le presenze si annotano solo mentre la persona è accolta in struttura; "
+                f"{reference} è nello stato '{case.state}'"
             )
         reservation = PlacementRepository.of(uow).active_reservation(case.id)
         assert reservation is not None and reservation.entered_on is not None
         assert reservation.funded_until is not None
         last = min(today, reservation.funded_until)
         if within_stay:
+            month = start
             start, end = max(start, reservation.entered_on), min(end, last)
             if end < start:
                 raise InvalidInput(
-                    f"the month has no day of the stay between the entry "
-                    f"({reservation.entered_on}) and {last}"
+                    f"il mese {month:%m/%Y} non ha giorni di permanenza tra l'ingresso "
+                    f"({reservation.entered_on:%d/%m/%Y}) e il {last:%d/%m/%Y}"
                 )
         elif start < reservation.entered_on or end > last:
             raise InvalidInput(
-                f"the period must fall between the entry ({reservation.entered_on}) and {last}"
+                f"il periodo {start:%d/%m/%Y} - {end:%d/%m/%Y} deve cadere tra l'ingresso "
+                f"({reservation.entered_on:%d/%m/%Y}) e il {last:%d/%m/%Y}"
             )
-        if any(not start <= day <= end for day in absences):
-            raise InvalidInput(f"an absence falls outside the period {start} - {end}")
+        outside = sorted(day for day in absences if not start <= day <= end)
+        if outside:
+            raise InvalidInput(
+                f"assenze fuori dal periodo {start:%d/%m/%Y} - {end:%d/%m/%Y}: "
+                + ", ".join(f"{day:%d/%m/%Y}" for day in outside)
+            )
         days = {
             start + timedelta(days=n): start + timedelta(days=n) not in absences
             for n in range((end - start).days + 1)
@@ -400,7 +413,10 @@ def registry_decision(
 
 def not_found(reference: str) -> dict[str, Any]:
     """The same answer whether the case does not exist or is before another court."""
-    return {"error": "not_found", "message": f"no case {reference} pending before this court"}
+    return {
+        "error": "not_found",
+        "message": f"nessuna pratica {reference} pendente davanti a questa Autorità giudiziaria",
+    }
 
 
 def pending_before(ctx: Context, reference: str, court: str) -> bool:
@@ -472,7 +488,8 @@ def _late_again(uow: UnitOfWork, key: str | None) -> None:
     if found is not None and found[0].trigger == LATE_DECISION:
         event, reference = found
         since = datetime.fromisoformat(str(event.payload["since"]))
-        raise LateDecision(reference, event.to_state, rome_date(since).isoformat(), str(since))
+        day = rome_date(since).isoformat()
+        raise LateDecision(reference, event.to_state, day, since.isoformat())
 
 
 def _since(uow: UnitOfWork, case: Case) -> datetime:
@@ -483,5 +500,5 @@ def _since(uow: UnitOfWork, case: Case) -> datetime:
 
 def _json_object(value: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise InvalidInput("the assessment must be a JSON object")
+        raise InvalidInput("la valutazione deve essere un oggetto JSON")
     return dict(value)

@@ -59,18 +59,22 @@ def _split(ctx: Context, year: int, appropriation: Decimal | None) -> list[Share
         repo.upsert(BudgetYear, {"year": year}, {"appropriation": amount})
         offices = repo.offices()
         if not offices:
-            raise InvalidInput("no UIEPE in the reference data: nothing to split")
+            raise InvalidInput("nessun UIEPE nei dati di riferimento: non c'è nulla da ripartire")
         try:
             parts = split_pro_rata(amount, {office.code: office.detainees for office in offices})
         except ValueError as error:
-            raise InvalidInput(f"cannot split EUR {amount}: {error}") from error
+            raise InvalidInput(f"impossibile ripartire EUR {amount}: {error}") from error
         short = [
-            f"{office.code} holds EUR {held} > EUR {parts[office.code]}"
+            f"{office.code} ha già impegnato EUR {held}, più della nuova quota di EUR "
+            f"{parts[office.code]}"
             for office in offices
             if (held := repo.usage(year, office.id).committed) > parts[office.code]
         ]
         if short:
-            raise BudgetRefused("re-split refused: " + "; ".join(short))
+            raise BudgetRefused(
+                "nuova ripartizione rifiutata: a un UIEPE non si assegna meno di quanto ha già "
+                f"impegnato (art. 13 co. 7 D.M. 128/2025): {'; '.join(short)}"
+            )
         for office in offices:
             repo.upsert(
                 Allocation,
@@ -120,14 +124,14 @@ def monitor(ctx: Context, year: int, quarter: int) -> Monitoring:
     projection leaves less than one more placement at the cheapest rate in force, the national
     limit is reached prospectively and new applications are stopped (co. 7)."""
     if quarter not in (1, 2, 3, 4):
-        raise InvalidInput("quarter must be 1-4")
+        raise InvalidInput(f"trimestre {quarter} non valido: da 1 a 4")
     now = ctx.clock.now()
     period = f"{year}-Q{quarter}"
     with ctx.uow() as uow:
         repo = PlacementRepository.of(uow)
         budget = repo.budget_year(year, lock=True)
         if budget is None:
-            raise InvalidInput(f"no appropriation recorded for {year}")
+            raise InvalidInput(f"nessuno stanziamento registrato per il {year}")
         offices, national = _figures(repo, year)
         stop = budget.stop_reason if budget.stopped_at is not None else None
         cheapest = repo.cheapest_rate(rome_date(now))
@@ -177,7 +181,7 @@ def lift_stop(ctx: Context, year: int) -> None:
     """The Directorate lets the UIEPEs accept new applications again."""
     with ctx.uow() as uow:
         if PlacementRepository.of(uow).budget_year(year, lock=True) is None:
-            raise InvalidInput(f"no appropriation recorded for {year}")
+            raise InvalidInput(f"nessuno stanziamento registrato per il {year}")
         PlacementRepository.of(uow).stop(year, None, None)
         uow.commit()
 
@@ -185,10 +189,12 @@ def lift_stop(ctx: Context, year: int) -> None:
 def stop(ctx: Context, year: int, reason: str) -> None:
     """The Directorate stops new applications (art. 13 co. 7)."""
     if not reason.strip():
-        raise InvalidInput("a stop needs its reason")
+        raise InvalidInput(
+            "per sospendere le nuove istanze serve il motivo (art. 13 co. 7 D.M. 128/2025)"
+        )
     with ctx.uow() as uow:
         if PlacementRepository.of(uow).budget_year(year, lock=True) is None:
-            raise InvalidInput(f"no appropriation recorded for {year}")
+            raise InvalidInput(f"nessuno stanziamento registrato per il {year}")
         PlacementRepository.of(uow).stop(year, ctx.clock.now(), reason)
         uow.commit()
 

@@ -59,7 +59,7 @@ def _placements(repo: Repository) -> PlacementRepository:
 def _application(placements: PlacementRepository, applied: Applied) -> Application:
     application = placements.application(applied.case_id)
     if application is None:
-        raise InvalidInput(f"{applied.reference} has no application record")
+        raise InvalidInput(f"nessuna istanza registrata per la pratica {applied.reference}")
     return application
 
 
@@ -68,14 +68,19 @@ def _opened(repo: Repository, applied: Applied) -> None:
     code = str(applied.payload.get("prison") or "")
     prison = placements.prison(code)
     if prison is None:
-        raise UnknownReferenceData(f"unknown prison '{code}'")
+        raise UnknownReferenceData(
+            f"istituto penitenziario '{code}' non presente nei dati di riferimento"
+        )
     court = str(applied.payload.get("court") or "").strip()
     if not court:
-        raise InvalidInput("the application names no court (Autorità giudiziaria)")
+        raise InvalidInput("l'istanza non indica l'Autorità giudiziaria competente")
+    given = applied.data.get("filed_on")
     try:
-        filed_on = date.fromisoformat(str(applied.data["filed_on"]))
-    except (KeyError, ValueError) as error:
-        raise InvalidInput(f"the application has no valid filing date: {error}") from error
+        filed_on = date.fromisoformat(str(given))
+    except ValueError as error:
+        raise InvalidInput(
+            f"data di presentazione dell'istanza non valida: {given or 'mancante'} (AAAA-MM-GG)"
+        ) from error
     repo.session.add(
         Application(
             case_id=applied.case_id,
@@ -106,33 +111,42 @@ def _attested(repo: Repository, applied: Applied) -> None:
     issued_on = rome_date(applied.at)
     allocation = placements.allocation(issued_on.year, application.office_id, lock=True)
     if allocation is None:
-        raise NotCovered(f"no allocation for the UIEPE in {issued_on.year} (art. 13 co. 1)")
+        raise NotCovered(
+            f"nessuna assegnazione di fondi all'UIEPE per il {issued_on.year} "
+            "(art. 13 co. 1 D.M. 128/2025)"
+        )
     waiting = placements.queue(application.office_id, limit=1)
     if waiting and _protocol_key(waiting[0][0]) < _protocol_key(application):
         raise OutOfProtocolOrder(
-            f"{waiting[0][1]} comes first in the UIEPE's protocol (art. 12 co. 5 D.M. 128/2025)"
+            f"l'istanza {waiting[0][1]} precede questa nel protocollo dell'UIEPE ed è ancora "
+            "in attesa (art. 12 co. 5 D.M. 128/2025)"
         )
     code = str(applied.payload["convention"])
     convention = placements.convention(code)
     if convention is None or convention.office_id != application.office_id:
-        raise UnknownReferenceData(f"no convention '{code}' of the competent UIEPE")
+        raise UnknownReferenceData(f"nessuna convenzione '{code}' dell'UIEPE competente")
     facility = placements.facility_by_id(convention.facility_id, lock=True)
     place = int(applied.payload["place"])
     ended = convention.ended_on is not None and convention.ended_on <= issued_on
     if not convention.valid_from <= issued_on <= convention.valid_until or ended:
-        raise PlaceUnavailable(f"convention {code} is not in force on {issued_on}")
+        raise PlaceUnavailable(f"la convenzione {code} non è in vigore il {issued_on:%d/%m/%Y}")
     if not facility.registered or facility.suspended:
-        raise PlaceUnavailable(f"facility {facility.code} is not registered or is suspended")
+        raise PlaceUnavailable(
+            f"la struttura {facility.code} non è iscritta nell'elenco o è sospesa"
+        )
     if not 1 <= place <= convention.places:
-        raise PlaceUnavailable(f"convention {code} has places 1-{convention.places}")
+        raise PlaceUnavailable(
+            f"il posto {place} non esiste: la convenzione {code} ha i posti da 1 a "
+            f"{convention.places}"
+        )
     cost = max_cost(convention.daily_rate)
     available = (
         allocation.amount - placements.usage(issued_on.year, application.office_id).committed
     )
     if cost > available:
         raise NotCovered(
-            f"EUR {cost} needed, EUR {available} left of the UIEPE's allocation "
-            "(art. 13 co. 6 D.M. 128/2025)"
+            f"servono EUR {cost} (costo massimo del posto), restano EUR {available} "
+            "dell'assegnazione dell'UIEPE (art. 13 co. 6 D.M. 128/2025)"
         )
     freed = placements.last_release_of(convention.id, place)
     placements.add_reservation(
@@ -162,7 +176,7 @@ def _attested(repo: Repository, applied: Applied) -> None:
 
 def _protocol_key(application: Application) -> tuple[datetime, int]:
     if application.protocol_at is None or application.protocol_number is None:
-        raise InvalidInput(f"application of case {application.case_id} has no protocol")
+        raise InvalidInput(f"l'istanza della pratica n. {application.case_id} non è protocollata")
     return application.protocol_at, application.protocol_number
 
 
@@ -202,7 +216,10 @@ def _ended(repo: Repository, applied: Applied) -> None:
         left_on = _left_on(applied, reservation.entered_on)
     register = placements.presences(reservation.id)
     if any(day >= left_on for day in register):
-        raise InvalidInput(f"presence is reported after the exit on {left_on}")
+        raise InvalidInput(
+            f"presenze annotate dal giorno dell'uscita ({left_on:%d/%m/%Y}) in poi: "
+            "l'uscita non può precederle"
+        )
     reservation.left_on = left_on
     repo.session.flush()
     spent = attendance(reservation, register, rome_date(applied.at)).payable(reservation.daily_rate)
@@ -253,19 +270,28 @@ def attendance(reservation: Reservation, register: Mapping[date, bool], today: d
 
 
 def _left_on(applied: Applied, entered_on: date) -> date:
+    given = applied.payload.get("left_on")
     try:
-        left_on = date.fromisoformat(str(applied.payload["left_on"]))
-    except (KeyError, ValueError) as error:
-        raise InvalidInput(f"left_on is not a date: {error}") from error
-    if not entered_on <= left_on <= rome_date(applied.at):
-        raise InvalidInput(f"left_on must be between the entry ({entered_on}) and today")
+        left_on = date.fromisoformat(str(given))
+    except ValueError as error:
+        raise InvalidInput(
+            f"data di uscita non valida: {given or 'mancante'} (AAAA-MM-GG)"
+        ) from error
+    today = rome_date(applied.at)
+    if not entered_on <= left_on <= today:
+        raise InvalidInput(
+            f"la data di uscita ({left_on:%d/%m/%Y}) deve essere tra l'ingresso "
+            f"({entered_on:%d/%m/%Y}) e oggi ({today:%d/%m/%Y})"
+        )
     return left_on
 
 
 def _held(repo: Repository, applied: Applied) -> Reservation:
     reservation = _placements(repo).active_reservation(applied.case_id)
     if reservation is None:
-        raise InvalidInput(f"{applied.reference} holds no place")
+        raise InvalidInput(
+            f"la pratica {applied.reference} non ha alcun posto riservato o occupato"
+        )
     return reservation
 
 

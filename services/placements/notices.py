@@ -39,7 +39,7 @@ def placement_context(
     repo: PlacementRepository = PlacementRepository.of(uow)
     application = repo.application(case.id)
     if application is None:
-        raise ValueError(f"{case.reference} has no application record")
+        raise ValueError(f"nessuna istanza registrata per la pratica {case.reference}")
     office = repo.office_by_id(application.office_id)
     prison = repo.prison_by_id(application.prison_id)
     # The place this event released (a requeue names the cancelled facility, even if the case

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from machines.calendar import rome_date
+from machines.placements import DM
 from services import engine
 from services.context import Context
 from services.errors import UnknownReferenceData
@@ -56,7 +57,9 @@ def attested_row(attested: Attested) -> dict[str, Any]:
 class ReallocationReport:
     attested: list[Attested] = field(default_factory=list)
     waiting: dict[str, int] = field(default_factory=dict)  # office -> applications left queued
-    stopped_by: dict[str, str] = field(default_factory=dict)  # office -> why the queue stopped
+    # office -> why its queue stopped, in Italian with its article (the CLI and the
+    # reallocate-freed-places flow show it as it is)
+    stopped_by: dict[str, str] = field(default_factory=dict)
     signals: int = 0  # reallocate outbox rows consumed
 
 
@@ -76,7 +79,9 @@ def reallocate(
             for code in offices:
                 office = repo.office(code)
                 if office is None:
-                    raise UnknownReferenceData(f"unknown UIEPE '{code}'")
+                    raise UnknownReferenceData(
+                        f"UIEPE '{code}' non presente nei dati di riferimento"
+                    )
                 ids.append(office.id)
     for office_id in ids:
         _serve(ctx, office_id, report, progress)
@@ -117,7 +122,9 @@ def _serve(
                 report.waiting[office.code] = 0
                 return
             if allocation is None:
-                report.stopped_by[office.code] = f"no allocation for {today.year}"
+                report.stopped_by[office.code] = (
+                    f"nessuna assegnazione di fondi per il {today.year} (art. 13 co. 1 {DM})"
+                )
                 report.waiting[office.code] = len(repo.queue(office_id))
                 return
             application, reference = head[0]
@@ -125,9 +132,7 @@ def _serve(
             places = repo.free_places(office_id, today)
             chosen = _first_covered(places, available)
             if chosen is None:
-                report.stopped_by[office.code] = (
-                    "no free place in force" if not places else "allocation does not cover a place"
-                )
+                report.stopped_by[office.code] = _stopped(places, available)
                 report.waiting[office.code] = len(repo.queue(office_id))
                 return
             freed = repo.last_release_of(chosen.convention.id, chosen.place)
@@ -160,6 +165,18 @@ def _serve(
         report.attested.append(attested)
         if progress is not None:
             progress(attested)
+
+
+def _stopped(places: list[FreePlace], available: Decimal) -> str:
+    """Why no place can be attested: none free in a convention in force with a usable
+    facility (art. 12 co. 4), or none whose maximum cost the allocation covers (art. 13 co. 6)."""
+    if not places:
+        return f"nessun posto libero in convenzione (art. 12 co. 4 {DM})"
+    needed = min(max_cost(p.convention.daily_rate) for p in places)
+    return (
+        f"l'assegnazione non copre il costo di un posto: restano EUR {available}, il posto libero "
+        f"meno costoso ne impegna EUR {needed} (art. 13 co. 6 {DM})"
+    )
 
 
 def _first_covered(places: list[FreePlace], available: Decimal) -> FreePlace | None:

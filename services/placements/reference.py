@@ -240,7 +240,9 @@ def parse(document: Any) -> ReferenceData:
     for index, convention in enumerate(data.conventions):
         if convention.valid_until < convention.valid_from:
             raise _Record("conventions", index, convention.code).refused(
-                "valid_until", f"{convention.valid_until} precede valid_from"
+                "valid_until",
+                f"{convention.valid_until:%d/%m/%Y} precede valid_from "
+                f"({convention.valid_from:%d/%m/%Y})",
             )
     return data
 
@@ -358,14 +360,14 @@ def _keeps_what_it_holds(
     if held.first_issued is not None and given.valid_from > held.first_issued:
         raise record.refused(
             "valid_from",
-            f"un posto in uso è stato attestato il {held.first_issued}: la convenzione deve "
-            "essere in vigore da quel giorno",
+            f"un posto in uso è stato attestato il {held.first_issued:%d/%m/%Y}: la convenzione "
+            "deve essere in vigore da quel giorno",
         )
     if held.last_issued is not None and given.valid_until < held.last_issued:
         raise record.refused(
             "valid_until",
-            f"un posto in uso è stato attestato il {held.last_issued}: la convenzione deve "
-            "essere in vigore fino a quel giorno",
+            f"un posto in uso è stato attestato il {held.last_issued:%d/%m/%Y}: la convenzione "
+            "deve essere in vigore fino a quel giorno",
         )
 
 

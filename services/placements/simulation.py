@@ -217,7 +217,10 @@ def simulate_on(
     try:
         schema.upgrade(ctx.db, ctx.migration_folders, ctx.table_modules)
         if engine.has_cases(ctx):
-            raise InvalidInput("the simulation needs an empty database", "database_url")
+            raise InvalidInput(
+                "la simulazione richiede un database vuoto: questo contiene già pratiche",
+                "database_url",
+            )
         return simulate_year(ctx, clock, year, applications, seed, progress)
     finally:
         ctx.db.dispose()

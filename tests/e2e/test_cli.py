@@ -92,7 +92,7 @@ def test_open_fire_show_and_list(cli: Cli) -> None:
     )
     assert (end["name"], end["fires"], end["notice"]) == ("validity_end", "close", None)
     text = cli.run("case", "show", reference, *AT).stdout
-    assert "Cosa può accadere ora" in text and "not allowed from state 'granted'" in text
+    assert "Cosa può accadere ora" in text and "non consentito dallo stato 'granted'" in text
     assert "validity_end" in text and "comunicazione avviso_scadenza" in text
     assert "Cronologia" in text and "sì" in text
     listed = cli.json("case", "list", "--state", "granted", *AT)["cases"]
@@ -126,10 +126,10 @@ def test_an_idempotency_key_replays_the_first_result(cli: Cli) -> None:
 
 def test_refusals_print_one_line_and_exit_1(cli: Cli) -> None:
     reference = under_review(cli)
-    assert "no case with reference ATT-2026-999999" in cli.refused(
+    assert "nessuna pratica con riferimento ATT-2026-999999" in cli.refused(
         "case", "show", "ATT-2026-999999"
     )
-    assert "not allowed from state 'under_review'" in cli.refused(
+    assert "trigger 'close' non consentito dallo stato 'under_review'" in cli.refused(
         "case", "fire", reference, "close", *AT
     )
     error = json.loads(cli.refused("case", "fire", reference, "file", "--json", *AT))
@@ -138,8 +138,10 @@ def test_refusals_print_one_line_and_exit_1(cli: Cli) -> None:
         "case", "fire", reference, "grant", "--data", "x"
     )
     assert "senza scarto da UTC" in cli.refused("timers", "sweep", "--now", "2026-04-02T00:00:00")
-    assert "unknown case kind 'nope'" in cli.refused("case", "open", "nope")
-    assert "actor must have 1 to 120" in cli.refused(
+    assert "tipo di pratica 'nope' sconosciuto (noti: demo, placement," in cli.refused(
+        "case", "open", "nope"
+    )
+    assert "l'autore (actor) deve avere da 1 a 120 caratteri" in cli.refused(
         "case", "fire", reference, "reject", "--actor", "x" * 121, *AT
     )
     assert cli.json("case", "show", reference, *AT)["case"]["version"] == 3  # nothing written
@@ -221,6 +223,6 @@ def test_case_list_pages_say_where_the_next_starts(cli: Cli) -> None:
     )
     assert "3 pratiche" in cli.run("case", "list").stdout
     assert "altre pratiche" not in cli.run("case", "list").stdout
-    assert "no case with reference DEM-2026-999999" in cli.refused(
+    assert "nessuna pratica con riferimento DEM-2026-999999" in cli.refused(
         "case", "list", "--after", "DEM-2026-999999"
     )

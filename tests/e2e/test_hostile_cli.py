@@ -202,7 +202,7 @@ HOSTILE_FILES: list[tuple[str, Change, str, str]] = [
         "period reversed",
         _set("conventions", 0, valid_until="2025-12-31"),
         "conventions[0].valid_until",
-        "precede",
+        "31/12/2025 precede valid_from (01/01/2026)",
     ),
     ("NUL in a name", _set("facilities", 1, name="a\x00b"), "facilities[1].name", "caratteri"),
     ("unknown field", _set("offices", 1, fax="06 1234"), "offices[1].fax", "non previsto"),
@@ -300,13 +300,13 @@ BREAKING: list[tuple[str, Change, str, str]] = [
         "starts after an attestation",
         _set("conventions", 0, valid_from="2026-03-03"),
         "valid_from",
-        "attestato il 2026-03-02",
+        "attestato il 02/03/2026",
     ),
     (
         "ends before an attestation",
         _set("conventions", 0, valid_until="2026-03-01"),
         "valid_until",
-        "attestato il 2026-03-02",
+        "attestato il 02/03/2026",
     ),
 ]
 

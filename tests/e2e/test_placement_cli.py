@@ -126,7 +126,9 @@ def test_a_late_decision_from_the_cli_hands_the_place_on_with_no_sweep(
         )
     )
     assert late["error"] == "late_decision"
-    assert "since 2026-05-03 (effective 2026-05-02T22:00:00+00:00)" in late["message"]
+    assert (
+        "dal 03/05/2026 (con effetto dalle 00:00 del 03/05/2026, ora italiana)" in late["message"]
+    )
     shown = pcli.json("case", "show", first, "--now", "2026-05-03T00:00:01+02:00")
     lapse, recorded = shown["history"][-2:]
     assert (lapse["trigger"], lapse["effective_at"]) == ("lapse", "2026-05-02T22:00:00+00:00")
@@ -164,14 +166,19 @@ def test_a_clerk_reads_the_status_page_in_italian_without_the_diagram(
 
 def test_refusals_are_one_line_and_write_nothing(pcli: Cli, tmp_path: Path) -> None:
     line = pcli.refused("placement", "file", "--prison", "CC-XX", "--court", COURT_TO)
-    assert "unknown prison 'CC-XX'" in line
+    assert "istituto penitenziario 'CC-XX' non presente nei dati di riferimento" in line
     assert pcli.json("case", "list")["cases"] == []
     filed = pcli.json("placement", "file", "--prison", "CC-TO", "--court", COURT_TO, "--now", AT)
     line = pcli.refused(
         "placement", "decide", filed["reference"], "--outcome", "granted",
         "--decided-on", "2030-01-01", "--court", COURT_TO, "--now", AT, "--json",
     )  # fmt: skip
-    assert json.loads(line)["error"] == "transition_not_allowed"  # nothing attested to decide
+    refusal = json.loads(line)  # nothing attested to decide
+    assert refusal["error"] == "transition_not_allowed"
+    assert refusal["message"] == (
+        f"{filed['reference']} non ha ancora un'attestazione (stato 'filed'): non c'è nulla "
+        "da decidere"
+    )
     (tmp_path / "bad.json").write_text('{"offices": [{"code": ""}]}', encoding="utf-8")
     line = pcli.refused("ref", "load", str(tmp_path / "bad.json"))
     assert "dati di riferimento, offices[0], code: non può essere vuoto" in line
@@ -195,4 +202,4 @@ def test_registry_tokens_are_shown_once_listed_without_secret_and_revoked(pcli: 
     (row,) = pcli.json("api", "token", "list")["tokens"]
     assert row["revoked_at"] is not None
     assert "Token API" in pcli.run("api", "token", "list").stdout
-    assert "no token 99" in pcli.refused("api", "token", "revoke", "99")
+    assert "nessun token 99" in pcli.refused("api", "token", "revoke", "99")

@@ -87,5 +87,7 @@ def test_without_its_line_of_configuration_the_procedure_is_not_there(tmp_path: 
     runner = Cli(f"sqlite:///{tmp_path / 'plain.db'}")
     runner.env["MISURE_MACHINE_MODULES"] = "[]"
     assert "c0ffee000001" not in runner.json("db", "upgrade")["revision"]
-    assert "unknown case kind 'permit'" in runner.refused("case", "open", "permit")
+    assert "tipo di pratica 'permit' sconosciuto (noti: " in runner.refused(
+        "case", "open", "permit"
+    )
     assert "comando sconosciuto 'permit'" in runner.run("permit", "--help", ok=False).stderr

@@ -245,9 +245,9 @@ def test_an_unusable_facility_is_refused_by_the_effect_and_skipped_by_reallocati
         "--data",
         "place=1",
     )
-    assert (error, "facility FAC-RM-2 is not registered or is suspended" in message) == (
+    assert (error, message) == (
         "place_unavailable",
-        True,
+        "la struttura FAC-RM-2 non è iscritta nell'elenco o è sospesa",
     )
     assert engine.describe(world.ctx, reference).case.state == "queued"
     report = world.cli.json("placement", "reallocate", "--office", "UIEPE-RM")

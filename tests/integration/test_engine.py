@@ -107,11 +107,31 @@ def test_transitions_write_their_outbox_rows(ctx: Context, db: Engine) -> None:
     ("trigger", "payload", "error", "message"),
     [
         ("grant", {}, GuardFailed, "the applicant is not eligible"),
-        ("close", {}, TransitionNotAllowed, "not allowed from state 'under_review'"),
-        ("approve", {}, TransitionNotAllowed, "is not a trigger of this machine"),
-        ("reject", {"when": object()}, InvalidInput, "not a JSON object"),
-        ("reject", {"n": "many"}, InvalidInput, "field 'n'"),
-        ("review", {"protocol": "P-1"}, InvalidInput, "field 'protocol': Extra inputs"),
+        (
+            "close",
+            {},
+            TransitionNotAllowed,
+            "^trigger 'close' non consentito dallo stato 'under_review'$",
+        ),
+        (
+            "approve",
+            {},
+            TransitionNotAllowed,
+            r"^trigger 'approve' non previsto per questo tipo di pratica \(stato 'under_review'\)$",
+        ),
+        ("reject", {"when": object()}, InvalidInput, "^payload non è un oggetto JSON: "),
+        (
+            "reject",
+            {"n": "many"},
+            InvalidInput,
+            "^dati di 'reject', campo 'n': deve essere un numero intero$",
+        ),
+        (
+            "review",
+            {"protocol": "P-1"},
+            InvalidInput,
+            "^dati di 'review', campo 'protocol': campo non previsto$",
+        ),
     ],
 )
 def test_a_refusal_writes_nothing(
@@ -133,7 +153,7 @@ def test_a_refusal_writes_nothing(
 def test_unknown_case_and_kind(ctx: Context) -> None:
     with pytest.raises(UnknownCase):
         engine.fire(ctx, "DEM-2026-999999", "file", "clerk")
-    with pytest.raises(UnknownKind, match="known: demo"):
+    with pytest.raises(UnknownKind, match=r"^tipo di pratica 'nope' sconosciuto \(noti: demo\)$"):
         engine.open_case(ctx, "nope", "clerk")
 
 
@@ -149,7 +169,10 @@ def test_the_same_idempotency_key_twice_is_one_change(ctx: Context, db: Engine) 
         first.event_id,
         first.to_state,
     )
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(
+        IdempotencyConflict,
+        match=f"^la chiave di idempotenza 'K-1' è già stata usata per 'reject' su {reference}$",
+    ):
         engine.fire(ctx, reference, "close", "registry", idempotency_key="K-1")
 
 
@@ -301,4 +324,9 @@ def test_the_actor_is_a_label_on_one_line_on_every_write(
         with pytest.raises(InvalidInput) as refused:
             write()
         assert refused.value.field == "actor"
+        assert str(refused.value) in (
+            "l'autore (actor) deve avere da 1 a 120 caratteri",
+            "l'autore (actor) va scritto su una riga, con caratteri stampabili e senza spazi "
+            "all'inizio o alla fine",
+        )
     assert counts(db) == before

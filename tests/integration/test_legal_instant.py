@@ -81,7 +81,12 @@ def test_a_decision_one_second_after_the_validity_is_late_and_the_place_is_hande
     # The sweep that comes afterwards finds nothing left to do for that term.
     assert timers.sweep(lctx, clock_of(lctx).now()).fired == 0
     # The same message again is answered the same way, and changes nothing.
-    with pytest.raises(LateDecision, match="since 2026-05-03"):
+    with pytest.raises(
+        LateDecision,
+        match=rf"^decisione su {first} non applicata: la pratica è nello stato 'lapsed' "
+        r"dal 03/05/2026 \(con effetto dalle 00:00 del 03/05/2026, ora italiana\); "
+        "registrata come messaggio tardivo$",
+    ):
         placements.record_decision(
             lctx, first, Outcome.GRANTED, date(2026, 3, 20), COURT_TO, "cancelleria", None, "d-1"
         )
@@ -132,6 +137,10 @@ def test_a_generic_fire_after_the_term_fires_the_term_first(lctx: Context) -> No
 
 def test_nobody_but_its_timer_fires_a_lapse(lctx: Context) -> None:
     first, _ = two_for_one_place(lctx)
-    with pytest.raises(Exception, match="takes effect only when term 'attestation_validity'"):
+    with pytest.raises(
+        Exception,
+        match=r"^trigger 'lapse' applicato solo dal timer, alla scadenza del termine "
+        r"'attestation_validity'$",
+    ):
         engine.fire(lctx, first, "lapse", "uiepe")
     assert engine.describe(lctx, first).case.state == "at_court"

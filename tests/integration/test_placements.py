@@ -23,7 +23,9 @@ from services.errors import (
     LateDecision,
     NotCovered,
     OutOfProtocolOrder,
+    PlaceUnavailable,
     TransitionNotAllowed,
+    UnknownReferenceData,
 )
 from services.placements import actors as placements
 from services.placements import budget, dashboard, reallocation
@@ -258,8 +260,12 @@ def test_one_place_three_applicants_go_in_protocol_order(
 
 def test_an_attestation_out_of_protocol_order_is_refused_whoever_fires_it(pctx: Context) -> None:
     first, second = queued(pctx), queued(pctx)
-    with pytest.raises(OutOfProtocolOrder):
+    with pytest.raises(OutOfProtocolOrder) as refused:
         engine.fire(pctx, second, "attest", "clerk", {"convention": "CONV-TO-1", "place": 1})
+    assert str(refused.value) == (
+        f"l'istanza {first} precede questa nel protocollo dell'UIEPE ed è ancora in attesa "
+        "(art. 12 co. 5 D.M. 128/2025)"
+    )
     assert state(pctx, second) == "queued" and reservations(pctx) == []
     engine.fire(pctx, first, "attest", "clerk", {"convention": "CONV-TO-1", "place": 1})
     assert state(pctx, first) == "attested"
@@ -274,28 +280,83 @@ def test_suspended_facilities_get_no_attestation(pctx: Context) -> None:
         ("CONV-RM-1", 2),
     ]
     assert state(pctx, refs[2]) == "queued"
-    assert report.stopped_by == {"UIEPE-RM": "no free place in force"}
+    assert report.stopped_by == {
+        "UIEPE-RM": "nessun posto libero in convenzione (art. 12 co. 4 D.M. 128/2025)"
+    }
 
 
 def test_a_place_is_not_attested_without_coverage(pctx: Context) -> None:
-    # Not enough for one maximum stay at UIEPE-TO (50 x 246 = 12,300).
+    # Not enough for one maximum stay at UIEPE-TO (50 x 245 = 12,250).
     budget.split(pctx, 2026, Decimal("20000.00"))  # TO gets 12,000.00 of it
     reference = queued(pctx)
     report = reallocation.reallocate(pctx)
     assert report.attested == [] and state(pctx, reference) == "queued"
-    assert report.stopped_by["UIEPE-TO"] == "allocation does not cover a place"
-    with pytest.raises(NotCovered):
+    assert report.stopped_by["UIEPE-TO"] == (
+        "l'assegnazione non copre il costo di un posto: restano EUR 12000.00, il posto libero "
+        "meno costoso ne impegna EUR 12250.00 (art. 13 co. 6 D.M. 128/2025)"
+    )
+    with pytest.raises(NotCovered) as refused:
         engine.fire(pctx, reference, "attest", "clerk", {"convention": "CONV-TO-1", "place": 1})
+    assert str(refused.value) == (
+        "servono EUR 12250.00 (costo massimo del posto), restano EUR 12000.00 "
+        "dell'assegnazione dell'UIEPE (art. 13 co. 6 D.M. 128/2025)"
+    )
     resplit = budget.split(pctx, 2026, Decimal("30000.00"))  # money available: 18,000.00
     assert [a.reference for a in resplit.attested] == [reference]
     assert state(pctx, reference) == "at_court"
 
 
+def test_an_attestation_refused_says_what_is_missing(pctx: Context) -> None:
+    """Each refusal names the place, the convention, the UIEPE or the year, with its article
+    where the law sets the rule (art. 13 co. 1: the allocation of the year)."""
+    reference = queued(pctx)
+
+    def attest(convention: str, place: int) -> None:
+        payload = {"convention": convention, "place": place}
+        engine.fire(pctx, reference, "attest", "clerk", payload)
+
+    with pytest.raises(PlaceUnavailable) as unavailable:
+        attest("CONV-TO-1", 2)
+    assert str(unavailable.value) == (
+        "il posto 2 non esiste: la convenzione CONV-TO-1 ha i posti da 1 a 1"
+    )
+    with pytest.raises(UnknownReferenceData) as unknown:
+        attest("CONV-RM-1", 1)  # UIEPE-RM's, not the competent UIEPE-TO's
+    assert str(unknown.value) == "nessuna convenzione 'CONV-RM-1' dell'UIEPE competente"
+    with pytest.raises(UnknownReferenceData) as unknown:
+        reallocation.reallocate(pctx, ["UIEPE-XX"])
+    assert str(unknown.value) == "UIEPE 'UIEPE-XX' non presente nei dati di riferimento"
+    filed = placements.file_application(pctx, "CC-TO", COURT_TO, "istituto")
+    placements.director_review(pctx, filed.reference, ASSESSMENT, "direttore")
+    placements.intake(pctx, filed.reference, "uiepe")
+    with pytest.raises(InvalidInput) as unreasoned:
+        placements.formal_check(pctx, filed.reference, False, "uiepe")
+    assert str(unreasoned.value) == (
+        "per l'esito negativo della verifica formale serve il motivo (art. 12 co. 4 D.M. 128/2025)"
+    )
+    clock_of(pctx).instant = datetime(2028, 3, 1, 9, 0, tzinfo=UTC)  # nothing split for 2028
+    with pytest.raises(NotCovered) as uncovered:
+        attest("CONV-TO-1", 1)
+    assert str(uncovered.value) == (
+        "nessuna assegnazione di fondi all'UIEPE per il 2028 (art. 13 co. 1 D.M. 128/2025)"
+    )
+    report = reallocation.reallocate(pctx)
+    assert report.attested == [] and report.waiting == {"UIEPE-TO": 1}
+    assert report.stopped_by == {
+        "UIEPE-TO": "nessuna assegnazione di fondi per il 2028 (art. 13 co. 1 D.M. 128/2025)"
+    }
+
+
 def test_a_resplit_never_gives_a_uiepe_less_than_it_holds(pctx: Context) -> None:
     queued(pctx)
     reallocation.reallocate(pctx)  # TO commits 12,250.00 (50 x 245)
-    with pytest.raises(BudgetRefused, match=r"UIEPE-TO holds EUR 12250\.00"):
+    with pytest.raises(BudgetRefused) as refused:
         budget.split(pctx, 2026, Decimal("20000.00"))
+    assert str(refused.value) == (
+        "nuova ripartizione rifiutata: a un UIEPE non si assegna meno di quanto ha già "
+        "impegnato (art. 13 co. 7 D.M. 128/2025): UIEPE-TO ha già impegnato EUR 12250.00, "
+        "più della nuova quota di EUR 12000.00"
+    )
     with pctx.uow() as uow:
         assert sum(a.amount for a in PlacementRepository.of(uow).allocations(2026)) == Decimal(
             "7000000.00"
@@ -409,10 +470,14 @@ def test_a_monthly_return_covers_the_month_within_the_stay(pctx: Context) -> Non
     clock.advance(timedelta(days=8))  # enters on 10 March: funded until 9 November
     placements.record_entry(pctx, reference, True, "struttura")
     clock.instant = datetime(2026, 4, 15, 9, 0, tzinfo=UTC)
-    with pytest.raises(InvalidInput, match="no day of the stay"):
+    with pytest.raises(InvalidInput) as refused:
         placements.record_month_presence(pctx, reference, 2026, 2, set())
-    with pytest.raises(InvalidInput, match="absence falls outside"):
+    assert str(refused.value) == (
+        "il mese 02/2026 non ha giorni di permanenza tra l'ingresso (10/03/2026) e il 15/04/2026"
+    )
+    with pytest.raises(InvalidInput) as refused:
         placements.record_month_presence(pctx, reference, 2026, 3, {date(2026, 3, 9)})
+    assert str(refused.value) == "assenze fuori dal periodo 10/03/2026 - 31/03/2026: 09/03/2026"
     # April so far, today included: 1-15 April; March was never returned.
     april = placements.record_month_presence(pctx, reference, 2026, 4, {date(2026, 4, 2)})
     assert (april.start, april.end, april.recorded) == (date(2026, 4, 1), date(2026, 4, 15), 15)
@@ -425,7 +490,7 @@ def test_a_monthly_return_covers_the_month_within_the_stay(pctx: Context) -> Non
     # Returning a month again corrects it.
     again = placements.record_month_presence(pctx, reference, 2026, 3, {date(2026, 3, 10)})
     assert (again.present, again.absent, again.payable) == (35, 2, "1750.00")
-    with pytest.raises(InvalidInput, match="not a month"):
+    with pytest.raises(InvalidInput, match=r"^2026-13 non è un mese valido \(AAAA-MM\)$"):
         placements.record_month_presence(pctx, reference, 2026, 13, set())
 
 
@@ -446,13 +511,30 @@ def test_days_nobody_reported_before_the_exit_are_not_paid(pctx: Context) -> Non
     )
     unreported = [date(2026, 3, 20) + timedelta(days=n) for n in range(5)]
     assert (summary.present, summary.absent, summary.unreported) == (9, 1, unreported)
+    with pytest.raises(InvalidInput) as refused:
+        placements.record_presence(pctx, reference, date(2026, 3, 9), date(2026, 3, 19), set())
+    assert str(refused.value) == (
+        "il periodo 09/03/2026 - 19/03/2026 deve cadere tra l'ingresso (10/03/2026) e il 25/03/2026"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        placements.record_presence(pctx, reference, date(2026, 3, 19), date(2026, 3, 10), set())
+    assert str(refused.value) == "la fine del periodo (10/03/2026) precede l'inizio (19/03/2026)"
+    with pytest.raises(InvalidInput) as refused:
+        placements.record_exit(pctx, reference, date(2026, 3, 26), "struttura")
+    assert str(refused.value) == (
+        "la data di uscita (26/03/2026) deve essere tra l'ingresso (10/03/2026) e oggi (25/03/2026)"
+    )
     placements.record_exit(pctx, reference, date(2026, 3, 25), "struttura")
     (ended,) = reservations(pctx)
     assert ended.committed == Decimal("50.00") * 9
     with pctx.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Presence)) == 10
-    with pytest.raises(TransitionNotAllowed, match="placed"):
+    with pytest.raises(TransitionNotAllowed) as refused:
         placements.record_month_presence(pctx, reference, 2026, 3, set())
+    assert str(refused.value) == (
+        "le presenze si annotano solo mentre la persona è accolta in struttura; "
+        f"{reference} è nello stato 'ended'"
+    )
 
 
 def test_the_dashboard_counts_the_days_of_current_stays_nobody_reported(pctx: Context) -> None:

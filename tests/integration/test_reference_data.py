@@ -71,8 +71,8 @@ def test_a_stay_in_progress_keeps_its_convention(pctx: Context) -> None:
         ({"daily_rate": "50.01"}, "daily_rate", "alla tariffa di EUR 50.00: 1"),
         ({"office": "UIEPE-RM"}, "office", "convenzione di UIEPE-TO"),
         ({"facility": "FAC-RM-1"}, "facility", "presso FAC-TO-1"),
-        ({"valid_from": "2026-03-03"}, "valid_from", "attestato il 2026-03-02"),
-        ({"valid_until": "2026-03-01"}, "valid_until", "attestato il 2026-03-02"),
+        ({"valid_from": "2026-03-03"}, "valid_from", "attestato il 02/03/2026"),
+        ({"valid_until": "2026-03-01"}, "valid_until", "attestato il 02/03/2026"),
     ]:
         error = refused(pctx, changed(CONV_TO_1=change))
         assert error.field == f"conventions[0].{field}"

@@ -118,4 +118,4 @@ def test_what_can_happen_now_is_answered_without_a_payload(state: S) -> None:
     data = {"valid_from": "2026-03-01", "valid_until": "2031-02-28", "counterparty": "ministry"}
     given = GuardInput(CaseView("CLPU-2026-000001", state.value, data), {}, NOW, {})
     for verdict in MACHINE.verdicts(given):
-        assert not any("could not be checked" in reason for reason in verdict.reasons), verdict
+        assert not any("non verificabile" in reason for reason in verdict.reasons), verdict

@@ -186,10 +186,13 @@ def test_each_state_and_trigger(
     given = asked(state, sent(trigger))
     verdict = {v.trigger: v for v in MACHINE.verdicts(given)}[trigger]
     if dest is None:
-        with pytest.raises(TriggerNotAllowed, match=f"'{trigger}' not allowed from state"):
+        with pytest.raises(
+            TriggerNotAllowed,
+            match=f"^trigger '{trigger}' non consentito dallo stato '{state.value}'$",
+        ):
             MACHINE.fire(trigger, given)
         assert not verdict.allowed
-        assert verdict.reasons == (f"not allowed from state '{state.value}'",)
+        assert verdict.reasons == (f"non consentito dallo stato '{state.value}'",)
         return
     fired = MACHINE.fire(trigger, given)
     assert (fired.source, fired.dest) == (state, dest)
@@ -608,7 +611,7 @@ def test_what_can_happen_now_is_answered_without_a_payload(
     is missing), none crashes."""
     given = GuardInput(CaseView("LPU-2026-000001", state.value, data), {}, NOW, {})
     for verdict in MACHINE.verdicts(given):
-        assert not any("could not be checked" in reason for reason in verdict.reasons), verdict
+        assert not any("non verificabile" in reason for reason in verdict.reasons), verdict
 
 
 def test_the_lpu_part_of_a_probation_ends_only_with_its_revocation() -> None:

@@ -58,10 +58,13 @@ def test_each_state_and_trigger(state: Demo, trigger: str, dest: Demo | None) ->
     passing = given(state, {"eligible": True}, protocol="P-1")
     verdict = {v.trigger: v for v in MACHINE.verdicts(passing)}[trigger]
     if dest is None:
-        with pytest.raises(TriggerNotAllowed, match=f"'{trigger}' not allowed from state"):
+        with pytest.raises(
+            TriggerNotAllowed,
+            match=f"^trigger '{trigger}' non consentito dallo stato '{state.value}'$",
+        ):
             MACHINE.fire(trigger, passing)
         assert not verdict.allowed
-        assert verdict.reasons == (f"not allowed from state '{state.value}'",)
+        assert verdict.reasons == (f"non consentito dallo stato '{state.value}'",)
     else:
         fired = MACHINE.fire(trigger, passing)
         assert (fired.source, fired.dest) == (state, dest)
@@ -89,8 +92,11 @@ def test_guards_refuse_with_their_reason_and_article(
 
 
 def test_an_unknown_trigger_is_named_as_such() -> None:
-    with pytest.raises(TriggerNotAllowed, match="is not a trigger of this machine"):
+    with pytest.raises(TriggerNotAllowed) as refused:
         MACHINE.fire("approve", given(S.FILED))
+    assert str(refused.value) == (
+        "trigger 'approve' non previsto per questo tipo di pratica (stato 'filed')"
+    )
 
 
 def test_firing_does_not_touch_the_view() -> None:
@@ -169,7 +175,7 @@ def test_a_crashing_guard_refuses_in_what_can_happen_now_and_raises_on_fire() ->
     verdict = {v.trigger: v for v in MACHINE.verdicts(sabotaged)}["lapse"]
     assert not verdict.allowed
     assert verdict.reasons == (
-        "guard not_sabotaged could not be checked: RuntimeError: the lapse check crashed",
+        "regola not_sabotaged non verificabile: RuntimeError: the lapse check crashed",
     )
     with pytest.raises(RuntimeError):
         MACHINE.fire("lapse", sabotaged)

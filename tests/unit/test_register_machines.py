@@ -228,10 +228,13 @@ def test_facility_each_state_and_trigger(
     asked = facility_input(state, payload(FACILITY, trigger))
     verdict = {v.trigger: v for v in FACILITY.verdicts(asked)}[trigger]
     if dest is None:
-        with pytest.raises(TriggerNotAllowed, match=f"'{trigger}' not allowed from state"):
+        with pytest.raises(
+            TriggerNotAllowed,
+            match=f"^trigger '{trigger}' non consentito dallo stato '{state.value}'$",
+        ):
             FACILITY.fire(trigger, asked)
         assert not verdict.allowed
-        assert verdict.reasons == (f"not allowed from state '{state.value}'",)
+        assert verdict.reasons == (f"non consentito dallo stato '{state.value}'",)
         return
     fired = FACILITY.fire(trigger, asked)
     assert (fired.source, fired.dest) == (state, dest)
@@ -374,10 +377,13 @@ def test_cancellation_each_state_and_trigger(
     asked = cancellation_input(state, payload(CANCELLATION, trigger), cancellation_facts(trigger))
     verdict = {v.trigger: v for v in CANCELLATION.verdicts(asked)}[trigger]
     if dest is None:
-        with pytest.raises(TriggerNotAllowed, match=f"'{trigger}' not allowed from state"):
+        with pytest.raises(
+            TriggerNotAllowed,
+            match=f"^trigger '{trigger}' non consentito dallo stato '{state.value}'$",
+        ):
             CANCELLATION.fire(trigger, asked)
         assert not verdict.allowed
-        assert verdict.reasons == (f"not allowed from state '{state.value}'",)
+        assert verdict.reasons == (f"non consentito dallo stato '{state.value}'",)
         return
     fired = CANCELLATION.fire(trigger, asked)
     assert (fired.source, fired.dest) == (state, dest)
@@ -923,4 +929,4 @@ def test_what_can_happen_now_is_answered_without_a_payload(
     none crashes."""
     given = GuardInput(CaseView("STR-2026-000001", state.value, {}), {}, NOW, {})
     for verdict in machine.verdicts(given):
-        assert not any("could not be checked" in reason for reason in verdict.reasons), verdict
+        assert not any("non verificabile" in reason for reason in verdict.reasons), verdict
