@@ -86,6 +86,7 @@ def pages_publish(
         out_dir.mkdir(parents=True, exist_ok=True)
         written: list[str] = []
         offices: set[str] = set()
+        courts: set[str] = set()
         after = 0
         while changes := pages.changed_cases(ctx, 200, after=after):
             published = []
@@ -94,9 +95,11 @@ def pages_publish(
                 written.append(_write(out_dir, page))
                 published.append((change, route))
                 offices.add(route.office)
-            pages.settle(ctx, published)
+            settled = pages.settle(ctx, published)
+            offices |= settled.offices
+            courts |= settled.courts
             after = changes[-1].case_id
-        queues = pages.queues(ctx, offices) if offices else []
+        queues = pages.queues(ctx, offices, courts) if offices else []
         written += [_write(out_dir, page) for page in queues]
     if as_json:
         emit({"pages": len(written) - len(queues), "queues": len(queues), "written": written})

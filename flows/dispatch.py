@@ -65,10 +65,14 @@ class Dispatcher:
     """Starts each deployment of `services.work.probes` when it has work due and its last run
     (started here) is over, instead of a schedule every minute that mostly finds nothing: the
     Runs page shows the runs that changed something. A deployment whose last run failed waits
-    `backoff` seconds before it is started again (its failure is on the Runs page meanwhile)."""
+    `backoff` seconds before it is started again (its failure is on the Runs page meanwhile);
+    a case whose page could not be published waits `page_backoff` seconds, twice as long
+    after each failure up to `backoff`, while the other cases' pages go on."""
 
     backoff: float = 300.0
+    page_backoff: float = 10.0
     last: dict[str, tuple[str, float]] = field(default_factory=dict)  # run id, when started
+    held: dict[int, tuple[float, float]] = field(default_factory=dict)  # case: retry at, wait
 
     def round(self, ctx: Context) -> list[str]:
         """Start what is due now, then publish the pages of the changed cases (a backfill of
@@ -98,10 +102,19 @@ class Dispatcher:
         and now: a change shows within seconds, without a flow run for each."""
         from flows.pages import publish_round
 
-        done = publish_round(ctx, 0, batch)
-        lines = [f"pagina non pubblicata: {failure}" for failure in done["failed"]]
+        now = monotonic()
+        done = publish_round(ctx, 0, batch, [c for c, (at, _) in self.held.items() if at > now])
+        failed = dict(zip(done["failed_cases"], done["failed"], strict=True))
+        for case_id in [c for c, (at, _) in self.held.items() if at <= now and c not in failed]:
+            del self.held[case_id]  # tried again, and published (or not in this batch)
+        lines = []
+        for case_id, failure in failed.items():
+            previous = self.held.get(case_id)
+            wait = self.page_backoff if previous is None else min(self.backoff, 2 * previous[1])
+            self.held[case_id] = (now + wait, wait)
+            lines.append(f"pagina non pubblicata: {failure} (nuovo tentativo tra {wait:g} s)")
         if done["published"]:
             lines.insert(
-                0, f"pagine pubblicate: {done['published']} pratiche, {done['queues']} code"
+                0, f"pagine pubblicate: pratiche {done['published']}, code {done['queues']}"
             )
         return lines

@@ -8,6 +8,7 @@ writes the pages as files without Prefect."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -50,30 +51,34 @@ def show(ctx: Context, page: pages.Page) -> str:
     return str(created.id)
 
 
-def publish_round(ctx: Context, after: int, batch: int) -> dict[str, Any]:
-    """The pages of at most `batch` changed cases with id above `after`, then the queues of
-    their offices, their courts' lists and the index; a page first published before the pages
-    it links to is published again with their links."""
+def publish_round(
+    ctx: Context, after: int, batch: int, held: Collection[int] = ()
+) -> dict[str, Any]:
+    """The pages of at most `batch` changed cases with id above `after` (but those `held`),
+    then the queues of their offices (and of those they left), their courts' lists and the
+    index; a page first published before the pages it links to is published again with their
+    links. `failed_cases`: the ids of the cases whose page could not be published."""
     office_name = office().name
-    changes = pages.changed_cases(ctx, batch, after=after)
-    published, failed, incomplete = [], [], []
+    changes = pages.changed_cases(ctx, batch, after=after, held=held)
+    published, failed, failed_cases, incomplete = [], [], [], []
     for change in changes:
         try:
             page, route = pages.case_page(ctx, change.reference, office_name)
             show(ctx, page)
         except Exception as error:  # the others are published; this one stays to do
             failed.append(f"{change.reference}: {error}")
+            failed_cases.append(change.case_id)
             continue
         published.append((change, route))
         if not page.complete:
             incomplete.append(change.reference)
-    pages.settle(ctx, published)
-    offices = sorted({route.office for _, route in published})
-    queues = pages.queues(ctx, offices) if offices else []
+    settled = pages.settle(ctx, published)
+    offices = sorted({route.office for _, route in published} | settled.offices)
+    queues = pages.queues(ctx, offices, settled.courts) if offices else []
     for page in queues:
         show(ctx, page)
     if any(not page.complete for page in queues):  # now that each page they link to exists
-        for page in pages.queues(ctx, offices):
+        for page in pages.queues(ctx, offices, settled.courts):
             show(ctx, page)
     for reference in incomplete:  # now that its office's queue and the index exist
         show(ctx, pages.case_page(ctx, reference, office_name)[0])
@@ -81,6 +86,7 @@ def publish_round(ctx: Context, after: int, batch: int) -> dict[str, Any]:
         "published": len(published),
         "queues": len(queues),
         "failed": failed,
+        "failed_cases": failed_cases,
         "last": changes[-1].case_id if changes else None,
     }
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
+from documents.render import data_ora_it
 from flows.common import context, publish_table
 from services import timers
 
@@ -29,7 +30,7 @@ def sweep_batch(now: str | None, batch: int) -> dict[str, Any]:
             {
                 "pratica": h.reference,
                 "termine": h.timer,
-                "scadenza": h.due_at.isoformat(),
+                "scadenza": data_ora_it(h.due_at),
                 "esito": h.outcome,
             }
             for h in report.handled_timers

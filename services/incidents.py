@@ -84,10 +84,15 @@ class Outcome:
     def summary(self) -> str:
         r = self.retried
         done = (
-            f"ripresi {len(r.timers)} termini, {len(r.notices)} comunicazioni, "
-            f"{len(r.deliveries)} consegne"
+            f"ripresi: {_count(len(r.timers), 'termine', 'termini')}, "
+            f"{_count(len(r.notices), 'comunicazione', 'comunicazioni')}, "
+            f"{_count(len(r.deliveries), 'consegna', 'consegne')}"
         )
         return done + (f"; ancora aperti: {'; '.join(self.left)}" if self.left else "")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def retry(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -94,22 +94,43 @@ def remember_artifact(ctx: Context, key: str, artifact: str) -> None:
 
 
 # changes ---------------------------------------------------------------------------------------
-def changed_cases(ctx: Context, limit: int, after: int = 0) -> list[Changed]:
-    """At most `limit` cases changed since their page was published, by id above `after`."""
+def changed_cases(
+    ctx: Context, limit: int, after: int = 0, held: Collection[int] = ()
+) -> list[Changed]:
+    """At most `limit` cases changed since their page was published, by id above `after`,
+    but those `held` (whose publication failed a moment ago)."""
     with ctx.read() as uow:
-        return PageRepository(uow.session, uow.postgresql).changed(limit, after)
+        return PageRepository(uow.session, uow.postgresql).changed(limit, after, held)
 
 
-def settle(ctx: Context, published: Sequence[tuple[Changed, Route]]) -> int:
+@dataclass(frozen=True)
+class Settled:
+    """What a publication settled: how many changes it forgot, and the offices and courts
+    that its cases left (their queues still list them until published again)."""
+
+    count: int
+    offices: frozenset[str]
+    courts: frozenset[str]
+
+
+def settle(ctx: Context, published: Sequence[tuple[Changed, Route]]) -> Settled:
     """Record where each published page came from and forget the changes it showed."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
         pages = PageRepository(uow.session, uow.postgresql)
+        before = pages.routes_of([change.case_id for change, _ in published])
+        offices: set[str] = set()
+        courts: set[str] = set()
         for change, route in published:
+            office, court = before.get(change.case_id, (route.office, route.court))
+            if office != route.office:
+                offices.add(office)
+            if court is not None and court != route.court:
+                courts.add(court)
             pages.save_route(change.case_id, route.office, route.office_name, route.court, now)
         settled = pages.settle(change for change, _ in published)
         uow.commit()
-    return settled
+    return Settled(settled, frozenset(offices), frozenset(courts))
 
 
 # a case's page ---------------------------------------------------------------------------------
@@ -241,10 +262,12 @@ def incident_label(incident: Incident) -> str:
 
 
 # queues ----------------------------------------------------------------------------------------
-def queues(ctx: Context, offices: Iterable[str] | None = None) -> list[Page]:
+def queues(
+    ctx: Context, offices: Iterable[str] | None = None, courts: Iterable[str] = ()
+) -> list[Page]:
     """The work queue of each office (of `offices`, or all), the list of each court of their
-    cases, and the index of every queue; not `complete` while a page they link to has no
-    artifact yet."""
+    cases and of `courts` (those a case left), and the index of every queue; not `complete`
+    while a page they link to has no artifact yet."""
     now = ctx.clock.now()
     with ctx.read() as uow:
         pages = PageRepository(uow.session, uow.postgresql)
@@ -252,9 +275,10 @@ def queues(ctx: Context, offices: Iterable[str] | None = None) -> list[Page]:
         wanted = {office for office, _, _ in routes} if offices is None else set(offices)
         published: list[Page] = []
         office_names = {office: name for office, name, _ in routes}
-        courts = sorted({c for o, _, c in routes if c is not None and o in wanted})
-        listed = {office: pages.listed(office=office) for office in wanted & set(office_names)}
-        before = {court: pages.listed(court=court) for court in courts}
+        office_names |= {office: office for office in wanted - set(office_names)}  # left empty
+        listed = {office: pages.listed(office=office) for office in wanted}
+        named = {c for o, _, c in routes if c is not None and o in wanted} | set(courts)
+        before = {court: pages.listed(court=court) for court in sorted(named)}
         keys = [case_key(c.reference) for cases in listed.values() for c in cases]
         keys += [case_key(c.reference) for cases in before.values() for c in cases]
         keys += [
@@ -267,8 +291,8 @@ def queues(ctx: Context, offices: Iterable[str] | None = None) -> list[Page]:
             published.append(
                 _queue(ctx, pages, office, office_names[office], listed[office], now, ids)
             )
-        for court in courts:
-            published.append(_court(ctx, pages, court, before[court], ids))
+        for court, cases in before.items():
+            published.append(_court(ctx, pages, court, cases, ids))
         published.append(_index(pages, routes, ids))
     if set(keys) <= set(ids):
         return published

@@ -6,7 +6,7 @@ incidents put back to work. It never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -98,14 +98,15 @@ class PageRepository:
     postgresql: bool
 
     # changes ---------------------------------------------------------------------------------
-    def changed(self, limit: int, after: int = 0) -> list[Changed]:
-        rows = self.session.execute(
+    def changed(self, limit: int, after: int = 0, held: Collection[int] = ()) -> list[Changed]:
+        query = (
             select(CaseChange.case_id, Case.reference, CaseChange.generation)
             .join(Case, Case.id == CaseChange.case_id)
             .where(CaseChange.case_id > after)
-            .order_by(CaseChange.case_id)
-            .limit(limit)
-        ).all()
+        )
+        if held:
+            query = query.where(CaseChange.case_id.not_in(held))
+        rows = self.session.execute(query.order_by(CaseChange.case_id).limit(limit)).all()
         return [Changed(row[0], row[1], row[2]) for row in rows]
 
     def settle(self, changes: Iterable[Changed]) -> int:
@@ -121,6 +122,17 @@ class PageRepository:
             )
             settled += int(getattr(done, "rowcount", 0) or 0)
         return settled
+
+    def routes_of(self, case_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+        """The office and court each case's page was last published under."""
+        if not case_ids:
+            return {}
+        rows = self.session.execute(
+            select(CasePage.case_id, CasePage.office, CasePage.court).where(
+                CasePage.case_id.in_(case_ids)
+            )
+        ).all()
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     def save_route(
         self, case_id: int, office: str, office_name: str, court: str | None, at: datetime

@@ -26,7 +26,7 @@ def lpu_dashboard(now: str | None = None) -> dict[str, Any]:
     create_markdown_artifact(
         markdown=dashboard.dashboard_markdown(board, board.today),
         key="lpu-dashboard",
-        description=f"Lavoro di pubblica utilità al {board.today.isoformat()}",
+        description=f"Lavoro di pubblica utilità al {board.today:%d/%m/%Y}",
     )
     publish_table(
         "lpu-entities",
@@ -45,7 +45,7 @@ def lpu_dashboard(now: str | None = None) -> dict[str, Any]:
             }
             for e in board.entities
         ],
-        f"Lavoro di pubblica utilità per ente al {board.today.isoformat()}",
+        f"Lavoro di pubblica utilità per ente al {board.today:%d/%m/%Y}",
     )
     logger.info(
         "lpu: %d entities, %d placements at work, %d to receive, %d incidents",

@@ -20,7 +20,7 @@ def daily_dashboard(now: str | None = None) -> int:
         create_markdown_artifact(
             markdown=dashboard.dashboard_markdown(board, today),
             key=f"dashboard-{board.office.lower()}",
-            description=f"{board.office} al {today.isoformat()}",
+            description=f"{board.office} al {today:%d/%m/%Y}",
         )
     publish_table(
         "dashboard",
@@ -38,7 +38,7 @@ def daily_dashboard(now: str | None = None) -> int:
             }
             for b in boards
         ],
-        f"Situazione degli UIEPE al {today.isoformat()}",
+        f"Situazione degli UIEPE al {today:%d/%m/%Y}",
     )
     get_run_logger().info("%d dashboards", len(boards))
     return len(boards)

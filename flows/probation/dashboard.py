@@ -25,7 +25,7 @@ def probation_dashboard(now: str | None = None) -> dict[str, Any]:
     create_markdown_artifact(
         markdown=dashboard.dashboard_markdown(board),
         key="probation-dashboard",
-        description=f"Messe alla prova al {board.today.isoformat()}",
+        description=f"Messe alla prova al {board.today:%d/%m/%Y}",
     )
     publish_table(
         "probation-offices",
@@ -40,7 +40,7 @@ def probation_dashboard(now: str | None = None) -> dict[str, Any]:
             }
             for o in board.offices
         ],
-        f"Messe alla prova per UEPE al {board.today.isoformat()}",
+        f"Messe alla prova per UEPE al {board.today:%d/%m/%Y}",
     )
     logger.info(
         "probation: %d offices, %d reports due this month, %d hearings ahead, %d incidents",

@@ -26,7 +26,7 @@ def register_dashboard(now: str | None = None) -> dict[str, Any]:
     create_markdown_artifact(
         markdown=dashboard.dashboard_markdown(board, board.today),
         key="register-dashboard",
-        description=f"Elenco delle strutture residenziali al {board.today.isoformat()}",
+        description=f"Elenco delle strutture residenziali al {board.today:%d/%m/%Y}",
     )
     procedures = Counter(p.section for p in board.procedures)
     prescriptions = Counter(p.section for p in board.overdue_prescriptions)
@@ -46,7 +46,7 @@ def register_dashboard(now: str | None = None) -> dict[str, Any]:
             }
             for s in board.sections
         ],
-        f"Elenco delle strutture residenziali per sezione al {board.today.isoformat()}",
+        f"Elenco delle strutture residenziali per sezione al {board.today:%d/%m/%Y}",
     )
     logger.info(
         "register: %d sections, %d procedures in progress, %d applications, %d incidents",

@@ -51,6 +51,6 @@ def test_an_incident_is_retried_and_a_case_without_one_retries_nothing(
     with sqlite3.connect(database) as db:  # a message with no certified e-mail for its addressee
         db.execute("UPDATE deliveries SET status = 'failed', address = NULL, addressee = 'X'")
     line = cli.refused("case", "retry", reference, *AT)
-    assert f"{reference}: ripresi 0 termini, 0 comunicazioni, 1 consegne" in line
+    assert f"{reference}: ripresi: 0 termini, 0 comunicazioni, 1 consegna" in line
     assert "ancora aperti" in line
     assert "DEM-2099-000001" in cli.refused("case", "retry", "DEM-2099-000001")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from flows.incidents import retry_incident
-from flows.pages import publish_case_pages
+from flows.pages import publish_case_pages, show
 from services import pages
 from services.context import Context
 from services.delivery import deliveries_of
@@ -20,6 +20,7 @@ from services.placements import actors as placements
 from services.placements import reallocation
 from services.placements.actors import Outcome
 from storage.models import Delivery, DeliveryStatus, OutboxMessage, OutboxStatus
+from storage.pages import PageRepository
 from tests.flows.test_flows import latest_artifact
 from tests.support.placements import COURT_TO, queued
 
@@ -49,11 +50,24 @@ def test_changed_cases_get_their_page_and_their_office_its_queue_once(fctx: Cont
     assert f"({pages.ui_path(fctx, pages.queue_key('UIEPE-TO'))})" in page  # republished
     assert publish_case_pages(now=at) == {"pages": 0, "queues": 0}  # nothing changed
 
+    with fctx.uow() as uow:  # as if its page had last been published under another office
+        case = uow.repo.case_by_reference(reference)
+        assert case is not None
+        PageRepository(uow.session, uow.postgresql).save_route(
+            case.id, "UFF-PRIMA", "Ufficio di prima", None, fctx.clock.now()
+        )
+        uow.commit()
+    for listed in pages.queues(fctx, ["UFF-PRIMA"]):
+        show(fctx, listed)
+    assert reference in str(latest_artifact(pages.queue_key("UFF-PRIMA")).data)
+
     placements.record_decision(fctx, reference, Outcome.GRANTED, date(2026, 3, 2), COURT_TO, "c")
     assert publish_case_pages(now=at)["pages"] == 1
     updated = latest_artifact(pages.case_key(reference))
     assert "(`granted`)" in str(updated.data)
     assert f"/v2/artifacts/artifact/{updated.id}" == case_path  # updated in place
+    left = str(latest_artifact(pages.queue_key("UFF-PRIMA")).data)  # the queue it left
+    assert reference not in left and "## Tutte le pratiche (0)" in left
 
 
 def test_retry_incident_issues_a_notice_given_up_and_fails_while_one_is_open(

@@ -64,7 +64,7 @@ def test_a_change_during_a_publication_is_published_again(ctx: Context) -> None:
     [seen] = pages.changed_cases(ctx, 10)
     page, route = pages.case_page(ctx, case.reference, OFFICE.name)
     fire(ctx, case.reference, "close", "clerk")  # after the page was read
-    assert pages.settle(ctx, [(seen, route)]) == 0
+    assert pages.settle(ctx, [(seen, route)]).count == 0
     [again] = pages.changed_cases(ctx, 10)
     assert again.generation == seen.generation + 1
     assert "`granted`" in page.markdown
@@ -157,6 +157,35 @@ def test_the_queue_lists_cases_deadlines_and_incidents_and_the_index_links_it(
     assert "## Tutte le pratiche (2)" in queue
     index = found[pages.INDEX_KEY].markdown
     assert f"/v2/artifacts/key/{pages.queue_key(pages.DEFAULT_OFFICE)}" in index
+
+
+def test_a_case_that_moves_leaves_the_queue_and_the_court_list_it_was_on(ctx: Context) -> None:
+    case = granted_case(ctx)
+    before = pages.Route("UFF-A", "Ufficio A", "Tribunale di sorveglianza di Roma")
+    after = pages.Route("UFF-B", "Ufficio B", "Tribunale di sorveglianza di Torino")
+    [change] = pages.changed_cases(ctx, 10)
+    first = pages.settle(ctx, [(change, before)])
+    assert (first.count, first.offices, first.courts) == (1, frozenset(), frozenset())
+    fire(ctx, case.reference, "close", "clerk")
+    [change] = pages.changed_cases(ctx, 10)
+    moved = pages.settle(ctx, [(change, after)])
+    assert moved.offices == {"UFF-A"} and moved.courts == {"Tribunale di sorveglianza di Roma"}
+    offices = ["UFF-B", *moved.offices]
+    found = {p.key: p.markdown for p in pages.queues(ctx, offices, moved.courts)}
+    left, now_on = found[pages.queue_key("UFF-A")], found[pages.queue_key("UFF-B")]
+    assert "## Tutte le pratiche (0)" in left and case.reference not in left
+    assert "## Tutte le pratiche (1)" in now_on and case.reference in now_on
+    court = found[pages.court_key("Tribunale di sorveglianza di Roma")]
+    assert case.reference not in court and "0 in tutto" in court
+    assert "1 in tutto" in found[pages.court_key("Tribunale di sorveglianza di Torino")]
+
+
+def test_the_changes_held_back_are_left_out_and_the_others_go_on(ctx: Context) -> None:
+    first, second = granted_case(ctx), granted_case(ctx)
+    changes = pages.changed_cases(ctx, 10)
+    assert [c.reference for c in changes] == [first.reference, second.reference]
+    held = pages.changed_cases(ctx, 1, held=[changes[0].case_id])
+    assert [c.reference for c in held] == [second.reference]
 
 
 def test_a_notice_given_up_is_issued_again_under_a_new_number(ctx: Context) -> None:
