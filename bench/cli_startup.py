@@ -5,9 +5,11 @@ baseline measured in the same run: `python -c pass`, the same interpreter starti
 nothing. The table gives each median, its difference to the baseline and the ratio, and whether
 the target is met: `misure --help` and `misure terms due` under 0.3 s above the baseline,
 `misure case show` and `misure case list` under 0.5 s above it, on a SQLite database holding the
-demo of every configured procedure (what `make run` loads), created in a temporary folder. Two
+demo of every configured procedure (what `make run` loads), created in a temporary folder. Three
 references, measured alike, give what a command cannot go below: importing Typer with rich and
-pydantic (Typer 0.29 reads every option with it) and SQLAlchemy's ORM (what reads a case).
+pydantic (Typer 0.29 reads every option with it); SQLAlchemy's ORM (what reads a case); and the
+two with pydantic's models and the shared tables' mappings (storage.models), what `case show`
+and `case list` import at the very least, whatever else they do.
 
 Bytecode: as after the first run of an installed `misure`, the processes find their modules
 compiled (in a cache in the temporary folder, filled by an untimed first run of each command);
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MISURE = str(Path(sys.executable).with_name("misure"))
 TYPER = "import typer, rich.console, pydantic"
 ORM = "import sqlalchemy.orm"
+READ = "import typer, rich.console, pydantic.main, sqlalchemy.orm, storage.models"
 err = Console(stderr=True)
 out = Console(width=140)
 
@@ -139,9 +142,15 @@ def main() -> None:
         commands = [
             Command("python -c pass", [sys.executable, "-c", "pass"], None),
             # What a command cannot go below: Typer with rich, and pydantic, which Typer 0.29
-            # reads every option with; SQLAlchemy's ORM, for every command that reads a case.
+            # reads every option with; SQLAlchemy's ORM, for every command that reads a case;
+            # the two with the shared tables' mappings: what reading any case imports at least.
             Command("python: import typer, rich, pydantic", [sys.executable, "-c", TYPER], None),
             Command("python: import sqlalchemy.orm", [sys.executable, "-c", ORM], None),
+            Command(
+                "python: the above + storage.models (a read's floor)",
+                [sys.executable, "-c", READ],
+                None,
+            ),
             Command("misure --help", [MISURE, "--help"], 0.3),
             Command(
                 "misure terms due --start 2026-01-10 --days 10",
