@@ -45,7 +45,7 @@ bench: install postgres
 
 # The README's pictures of issued notices (first pages, pdftoppm from poppler-utils).
 # The Prefect UI's shots (docs/prefect-*.png) need a running stack whose publish-case-pages has
-# published the case pages (~4 min after `ready`): `make run PORT=4310 API_PORT=8410`, then
+# published the case pages (~4 min after `pronto`): `make run PORT=4310 API_PORT=8410`, then
 # `make screenshots`; without one they are skipped.
 UI = http://127.0.0.1:4310
 screenshots: install

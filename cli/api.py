@@ -14,29 +14,32 @@ from rich.table import Table
 from cli.common import JsonOption, emit, err, make_context, out, refusals, rome
 from services import registry
 
-api_app = typer.Typer(no_args_is_help=True, help="The court registry API.")
-token_app = typer.Typer(no_args_is_help=True, help="Registry tokens: issue, list, revoke.")
+api_app = typer.Typer(no_args_is_help=True, help="L'API per le cancellerie dei tribunali.")
+token_app = typer.Typer(
+    no_args_is_help=True, help="Token delle cancellerie: rilascio, elenco, revoca."
+)
 api_app.add_typer(token_app, name="token")
 
 
 @api_app.command("serve")
 def api_serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8400,
-    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    host: Annotated[str, typer.Option(help="Indirizzo su cui ascoltare.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Porta.")] = 8400,
+    workers: Annotated[int, typer.Option(min=1, help="Processi del server.")] = 1,
     read_timeout: Annotated[
         float | None,
         typer.Option(
             min=0.1,
             envvar="MISURE_API_READ_TIMEOUT",
-            help="Seconds a client has to send a whole request, 408 after "
-            "(default: READ_TIMEOUT in api/limits.py).",
+            help="Secondi entro cui un client deve inviare un'intera richiesta, poi 408 "
+            "(predefinito: READ_TIMEOUT in api/limits.py).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Serve the API (uvicorn, with the limits of `api/limits.py`). Tokens never appear in its
-    logs: only method, path, status."""
+    """Serve l'API (uvicorn, con i limiti di `api/limits.py`).
+
+    I token non compaiono mai nei suoi log: solo metodo, percorso, stato."""
     import asyncio
 
     import uvicorn
@@ -54,9 +57,9 @@ def api_serve(
 
 @api_app.command("openapi")
 def api_openapi(
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write it here.")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Lo scrive qui.")] = None,
 ) -> None:
-    """Print (or write) the OpenAPI schema."""
+    """Stampa (o scrive) lo schema OpenAPI."""
     from api.app import create_app
 
     schema = json.dumps(create_app().openapi(), indent=2, ensure_ascii=False) + "\n"
@@ -68,11 +71,11 @@ def api_openapi(
 
 @token_app.command("issue")
 def token_issue(
-    court: Annotated[str, typer.Option(help="The court whose registry gets the token.")],
-    label: Annotated[str, typer.Option(help="Who holds it (a note).")] = "",
+    court: Annotated[str, typer.Option(help="Il tribunale alla cui cancelleria va il token.")],
+    label: Annotated[str, typer.Option(help="Chi lo detiene (una nota).")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Issue a token for a court's registry: it is shown now and never again."""
+    """Rilascia un token per la cancelleria di un tribunale: è mostrato ora e mai più."""
     with refusals(as_json):
         issued = registry.issue_token(make_context(), court, label)
     if as_json:
@@ -85,7 +88,7 @@ def token_issue(
 
 @token_app.command("list")
 def token_list(as_json: JsonOption = False) -> None:
-    """The tokens issued (never the tokens themselves)."""
+    """I token rilasciati (mai i token stessi)."""
     with refusals(as_json):
         found = registry.tokens(make_context())
     if as_json:
@@ -115,7 +118,7 @@ def token_list(as_json: JsonOption = False) -> None:
 
 @token_app.command("revoke")
 def token_revoke(token_id: int, as_json: JsonOption = False) -> None:
-    """Revoke a token: its requests are refused from now on."""
+    """Revoca un token: d'ora in poi le sue richieste sono rifiutate."""
     with refusals(as_json):
         registry.revoke_token(make_context(), token_id)
     if as_json:

@@ -12,7 +12,9 @@ from services import audit
 from services.errors import DomainError
 from services.settings import Settings
 
-audit_app = typer.Typer(no_args_is_help=True, help="The trail: verify its chains, seal them.")
+audit_app = typer.Typer(
+    no_args_is_help=True, help="Il registro degli eventi: verificarne le catene, sigillarle."
+)
 
 
 class TrailBroken(DomainError):
@@ -21,11 +23,12 @@ class TrailBroken(DomainError):
 
 @audit_app.command("verify")
 def audit_verify(
-    reference: Annotated[str | None, typer.Argument(help="One case; all when omitted.")] = None,
+    reference: Annotated[str | None, typer.Argument(help="Una pratica; tutte se omessa.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute every case's chain (or REFERENCE's), its documents and the seals: name what
-    was altered and exit 1, or confirm the trail intact."""
+    """Ricalcola la catena di ogni pratica (o di REFERENCE), i suoi documenti e i sigilli.
+
+    Indica cosa è stato alterato ed esce con stato 1, o conferma il registro integro."""
     with refusals(as_json):
         ctx = make_context()
         with Progress(
@@ -73,8 +76,10 @@ def _verification_json(result: audit.Verification) -> dict[str, Any]:
 
 @audit_app.command("seal")
 def audit_seal(now: NowOption = None, as_json: JsonOption = False) -> None:
-    """Seal today's chains (Italian date): the last hash of every case, in a row and in a file
-    under MISURE_SEALS_DIR; a day is sealed once."""
+    """Sigilla le catene di oggi (data italiana): l'ultimo hash di ogni pratica.
+
+    In una riga del database e in un file sotto MISURE_SEALS_DIR; un giorno si sigilla una
+    volta sola."""
     with refusals(as_json):
         sealed = audit.seal(make_context(now), Settings().seals_dir)
     if as_json:

@@ -37,6 +37,7 @@ from typer._click.exceptions import (
     NoSuchOption,
     UsageError,
 )
+from typer._click.globals import get_current_context
 from typer.core import TyperCommand, TyperGroup
 
 from machines.calendar import ROME, CalendarMismatch
@@ -52,10 +53,64 @@ out = Console()
 err = Console(stderr=True)
 COUNT_MAX = 2**31 - 1  # the largest limit or batch an option takes: an integer column's bound
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Stampa un solo documento JSON.")]
 NowOption = Annotated[
-    str | None, typer.Option("--now", help="The instant to act at (ISO 8601, with offset).")
+    str | None,
+    typer.Option("--now", help="L'istante in cui agire (ISO 8601, con scarto da UTC)."),
 ]
+
+# Typer's own words in a help screen, in Italian: the titles of its panels and what it says of
+# a parameter (typer.rich_utils, computed when imported), the usage line's prefix (Click's
+# formatter) and the --help option's line (Click's decorators).
+TYPER_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": "Argomenti",
+    "OPTIONS_PANEL_TITLE": "Opzioni",
+    "COMMANDS_PANEL_TITLE": "Comandi",
+    "ERRORS_PANEL_TITLE": "Errore",
+    "DEFAULT_STRING": "[predefinito: {}]",
+    "ENVVAR_STRING": "[variabile d'ambiente: {}]",
+    "REQUIRED_LONG_STRING": "[obbligatorio]",
+    "DEPRECATED_STRING": "(deprecato) ",
+}
+USAGE = "Uso: "
+METAVARS = (  # what the usage line says in place of the options and of a group's command
+    ("options_metavar", "[OPTIONS]", "[OPZIONI]"),
+    ("subcommand_metavar", "COMMAND [ARGS]...", "COMANDO [ARGOMENTI]..."),
+)
+HELP_OPTION = "Mostra questo aiuto ed esce."
+
+
+class HelpFormatter(click.HelpFormatter):
+    """Click's formatter, which Click's Context makes for each help and usage line and for
+    nothing else: the one place where every help begins (`--help`, a group named alone, any
+    command's), just before Typer imports typer.rich_utils to render it. It puts Typer's words
+    in Italian then, so a command that prints no help imports nothing more."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from typer import rich_utils
+
+        for name, text in TYPER_WORDS.items():
+            setattr(rich_utils, name, text)
+        highlights = rich_utils.OptionHighlighter.highlights
+        rich_utils.OptionHighlighter.highlights = [
+            pattern.replace("Usage: ", USAGE) for pattern in highlights
+        ]
+        ctx = get_current_context(silent=True)  # the command whose help is asked for
+        if ctx is None:
+            return
+        option = ctx.command.get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION
+        for name, english, italian in METAVARS:
+            if getattr(ctx.command, name, None) == english:
+                setattr(ctx.command, name, italian)
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, USAGE if prefix is None else prefix)
+
+
+click.Context.formatter_class = HelpFormatter
 
 
 class Refused(Exception):
@@ -506,11 +561,15 @@ def event_json(event: EventRecord) -> dict[str, Any]:
 
 
 DataOption = Annotated[
-    list[str] | None, typer.Option("--data", help="key=value, repeatable.", show_default=False)
+    list[str] | None,
+    typer.Option("--data", help="chiave=valore, ripetibile.", show_default=False),
 ]
-ActorOption = Annotated[str, typer.Option(help="Who acts (recorded on the event).")]
+ActorOption = Annotated[str, typer.Option(help="Chi agisce (registrato sull'evento).")]
 KeyOption = Annotated[
-    str | None, typer.Option("--key", help="Idempotency key: the same key twice is one change.")
+    str | None,
+    typer.Option(
+        "--key", help="Chiave di idempotenza: la stessa chiave due volte è una sola modifica."
+    ),
 ]
 
 

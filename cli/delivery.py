@@ -26,13 +26,15 @@ def register(notices_app: typer.Typer) -> None:
 
 def notices_deliver(
     limit: Annotated[
-        int | None, typer.Option(min=1, max=COUNT_MAX, help="At most this many messages.")
+        int | None, typer.Option(min=1, max=COUNT_MAX, help="Al massimo questo numero di messaggi.")
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send every message due (each notice to each addressee, by PEC), at most once each; a
-    refused message is tried again later, and after the last attempt is an incident."""
+    """Invia ogni messaggio dovuto (ogni comunicazione a ogni destinatario, via PEC).
+
+    Al più una volta ciascuno; un messaggio rifiutato è ritentato più tardi e, dopo l'ultimo
+    tentativo, è un incidente."""
     with refusals(as_json):
         settings = Settings()
         transport = delivery.transport_from(settings)
@@ -68,7 +70,7 @@ def notices_deliver(
 
 
 def notices_deliveries(reference: str, as_json: JsonOption = False) -> None:
-    """The messages of case REFERENCE's notices: to whom, where, and what became of each."""
+    """I messaggi delle comunicazioni della pratica REFERENCE: a chi, dove, con quale esito."""
     with refusals(as_json):
         found = delivery.deliveries_of(make_context(), reference)
     if as_json:
@@ -88,8 +90,10 @@ def notices_deliveries(reference: str, as_json: JsonOption = False) -> None:
 
 
 def notices_incidents(as_json: JsonOption = False) -> None:
-    """The messages that need a person: not delivered after every attempt or without an
-    address (failed), or left mid-send by a crash (uncertain: check the PEC receipts)."""
+    """I messaggi che richiedono l'intervento di una persona.
+
+    Non recapitati dopo ogni tentativo o senza indirizzo (falliti), o lasciati a metà invio da
+    un arresto anomalo (incerti: controllare le ricevute PEC)."""
     with refusals(as_json):
         found = delivery.delivery_incidents(make_context())
     if as_json:
@@ -112,20 +116,22 @@ def notices_incidents(as_json: JsonOption = False) -> None:
 
 
 def notices_receipt(
-    message_id: Annotated[str, typer.Argument(help="The message's Message-ID, <...>.")],
+    message_id: Annotated[str, typer.Argument(help="Il Message-ID del messaggio, <...>.")],
     delivered: Annotated[
         bool | None,
         typer.Option(
             "--consegna/--mancata-consegna",
-            help="A delivery receipt, or a non-delivery notice.",
+            help="Una ricevuta di consegna, o un avviso di mancata consegna.",
             show_default=False,
         ),
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record a PEC receipt for a message sent (at --now, or now): a delivery receipt settles
-    an uncertain message, a non-delivery notice makes it an incident."""
+    """Registra una ricevuta PEC per un messaggio inviato (all'istante --now, o adesso).
+
+    Una ricevuta di consegna chiude un messaggio incerto, un avviso di mancata consegna ne fa
+    un incidente."""
     with refusals(as_json):
         if delivered is None:
             raise InvalidInput("indicare --consegna o --mancata-consegna", field="kind")

@@ -26,7 +26,8 @@ from services import delivery, incidents, notices, pages
 from services.settings import Settings
 
 pages_app = typer.Typer(
-    no_args_is_help=True, help="Case pages and work queues (the Prefect UI's, as files)."
+    no_args_is_help=True,
+    help="Pagine delle pratiche e code di lavoro (della UI di Prefect, come file).",
 )
 
 
@@ -41,8 +42,10 @@ def register(app: typer.Typer, case_app: typer.Typer) -> None:
 def case_retry(
     reference: str, actor: ActorOption = "cli", now: NowOption = None, as_json: JsonOption = False
 ) -> None:
-    """Retry what failed every attempt on case REFERENCE (timers, notices, messages), once its
-    cause is removed, and serve it now; exit 1 if an incident is still open afterwards."""
+    """Ritenta ciò che è fallito a ogni tentativo sulla pratica REFERENCE e lo serve subito.
+
+    Timer, comunicazioni e messaggi, una volta rimossa la causa; esce con stato 1 se poi resta
+    aperto un incidente."""
     with refusals(as_json):
         settings = Settings()
         outcome = incidents.retry(
@@ -73,13 +76,15 @@ def case_retry(
 
 
 def pages_publish(
-    out_dir: Annotated[Path, typer.Option("--out", help="Write each page here as KEY.md.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Scrive qui ogni pagina come KEY.md.")],
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Publish the page of every case changed since its page was published, then the queues
-    of their offices and courts and the index, as markdown files (the publish-case-pages flow
-    publishes the same as Prefect artifacts)."""
+    """Pubblica come file markdown le pagine delle pratiche cambiate, le loro code e l'indice.
+
+    La pagina di ogni pratica cambiata da quando è stata pubblicata, poi le code dei suoi uffici
+    e tribunali e l'indice (il flow publish-case-pages pubblica gli stessi come artifact
+    Prefect)."""
     with refusals(as_json):
         ctx = make_context(now)
         office = notices.Office.from_settings(Settings()).name
@@ -118,15 +123,19 @@ def _write(folder: Path, page: pages.Page) -> str:
 
 
 def dispatch(
-    every: Annotated[float, typer.Option(min=1, max=3600, help="Seconds between rounds.")] = 2,
+    every: Annotated[
+        float, typer.Option(min=1, max=3600, help="Secondi tra un giro e l'altro.")
+    ] = 2,
     backoff: Annotated[
-        float, typer.Option(min=0, max=86400, help="Seconds before a failed job is retried.")
+        float, typer.Option(min=0, max=86400, help="Secondi prima di ritentare un lavoro fallito.")
     ] = 300,
 ) -> None:
-    """Every few seconds, publish the pages of the cases that changed (and their offices'
-    queues), and start each Prefect deployment that has work due (timers, notices, messages,
-    the procedures' signals) and whose last run is over, until interrupted. Needs
-    PREFECT_API_URL (the stack sets it)."""
+    """Ogni pochi secondi pubblica le pagine cambiate e avvia i deployment Prefect con lavoro.
+
+    Fino all'interruzione pubblica le pagine delle pratiche cambiate (e le code dei loro
+    uffici) e avvia ogni deployment Prefect che ha lavoro da fare (timer, comunicazioni,
+    messaggi, segnali delle procedure) e la cui ultima esecuzione è terminata. Richiede
+    PREFECT_API_URL (lo imposta lo stack)."""
     from flows.dispatch import Dispatcher  # Prefect only here
 
     with refusals():

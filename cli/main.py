@@ -56,15 +56,18 @@ if TYPE_CHECKING:
 # Each command is imported when it runs (cli.common.LazyGroup): the root declares them by name
 # with one line of help (tests/e2e/test_cli_startup.py holds each line to the command's own), and
 # what a command drives (SQLAlchemy, Prefect, WeasyPrint) is imported by its function.
-db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
+db_app = typer.Typer(no_args_is_help=True, help="Lo schema del database.")
 case_app = typer.Typer(
-    cls=LazyGroup, no_args_is_help=True, help="Cases: list, show, open, fire triggers."
+    cls=LazyGroup,
+    no_args_is_help=True,
+    help="Pratiche: elencarle, mostrarle, aprirle, attivarne i trigger.",
 )
-timers_app = typer.Typer(no_args_is_help=True, help="Durable timers: sweep, incidents.")
-terms_app = typer.Typer(no_args_is_help=True, help="Legal terms (DOMAIN.md section 6).")
+timers_app = typer.Typer(no_args_is_help=True, help="Timer persistenti: scansione, incidenti.")
+terms_app = typer.Typer(no_args_is_help=True, help="Termini di legge (DOMAIN.md, sezione 6).")
 notices_app = typer.Typer(
     no_args_is_help=True,
-    help="Notices: render and send what the outbox asks for; letterheads, protocol register.",
+    help="Comunicazioni: emettere e inviare quelle in attesa; intestazioni, registro di "
+    "protocollo.",
 )
 
 
@@ -143,28 +146,33 @@ def _desk(app: typer.Typer) -> None:
 # The commands of other modules, with their help's first paragraph (tests/e2e/test_cli_startup.py
 # holds each to the command's own); this module's own say theirs (`root`).
 ELSEWHERE: dict[str, tuple[str, Callable[[typer.Typer], None]]] = {
-    "audit": ("The trail: verify its chains, seal them.", _audit),
-    "api": ("The court registry API.", _api),
+    "audit": ("Il registro degli eventi: verificarne le catene, sigillarle.", _audit),
+    "api": ("L'API per le cancellerie dei tribunali.", _api),
     "stack": (
-        "Run misure with Prefect: server and UI, work pool, deployments, a worker, the API. "
-        "Ctrl-C, SIGTERM and SIGHUP stop it all (exit status 0).",
+        "Avvia misure con Prefect: server e UI, work pool, deployment, un worker, l'API.",
         _stack,
     ),
-    "pages": ("Case pages and work queues (the Prefect UI's, as files).", _desk),
+    "pages": ("Pagine delle pratiche e code di lavoro (della UI di Prefect, come file).", _desk),
     "dispatch": (
-        "Every few seconds, publish the pages of the cases that changed (and their offices' "
-        "queues), and start each Prefect deployment that has work due (timers, notices, "
-        "messages, the procedures' signals) and whose last run is over, until interrupted. "
-        "Needs PREFECT_API_URL (the stack sets it).",
+        "Ogni pochi secondi pubblica le pagine cambiate e avvia i deployment Prefect con lavoro.",
         _desk,
     ),
 }
 
 
+# What `misure --help` says of the command line (this module's docstring, in Italian).
+HELP = """La riga di comando di misure: ogni comando stampa testo, o un solo documento JSON con
+--json.
+
+Un rifiuto stampa una riga su stderr ed esce con stato 1, senza scrivere
+nulla a metà; un errore d'uso (comando o opzione sconosciuti, valore mancante
+o malformato) stampa una riga ed esce con stato 2."""
+
+
 def root() -> LazyGroup:
     """The `misure` command: every command declared, none imported; the procedures' are
     declared when the list is asked for or a name is not the root's own."""
-    app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=False, help=__doc__)
+    app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=False, help=HELP)
     group = typer.main.get_group(app)
     assert isinstance(group, LazyGroup)
     own = {"db": (db_app, _adds(db_app, "db")), "case": (case_app, _case)}
@@ -183,7 +191,7 @@ def root() -> LazyGroup:
 # db ------------------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade(as_json: JsonOption = False) -> None:
-    """Create or migrate the schema to the latest revision."""
+    """Crea lo schema o lo porta all'ultima revisione."""
     from services import schema
     from services.settings import Settings
 
@@ -202,17 +210,21 @@ def db_upgrade(as_json: JsonOption = False) -> None:
 # case ----------------------------------------------------------------------------------------
 @case_app.command("list")
 def case_list(
-    kind: Annotated[str | None, typer.Option(help="Only cases of this kind.")] = None,
-    state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=COUNT_MAX, help="At most this many.")] = 500,
+    kind: Annotated[str | None, typer.Option(help="Solo le pratiche di questo tipo.")] = None,
+    state: Annotated[str | None, typer.Option(help="Solo le pratiche in questo stato.")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=COUNT_MAX, help="Al massimo questo numero.")
+    ] = 500,
     after: Annotated[
-        str | None, typer.Option(help="Only the cases after this one (the next page).")
+        str | None, typer.Option(help="Solo le pratiche dopo questa (la pagina seguente).")
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List cases, oldest first, each in its state in law (a term already passed counts);
-    a page at a time, each saying where the next starts."""
+    """Elenca le pratiche, dalla più vecchia, ciascuna nel suo stato giuridico.
+
+    Conta anche un termine già scaduto; una pagina alla volta, e ognuna dice dove comincia la
+    seguente."""
     from services import engine
 
     with refusals(as_json):
@@ -251,8 +263,10 @@ def case_list(
 
 @case_app.command("show")
 def case_show(reference: str, now: NowOption = None, as_json: JsonOption = False) -> None:
-    """State in law, what can happen now (and why not), terms, the full history and what the
-    procedure knows of the case (dates, court, decision, facility and place)."""
+    """Stato giuridico di una pratica, cosa può accadere ora (e perché no), termini, cronologia.
+
+    Con la cronologia completa e ciò che la procedura sa della pratica (date, tribunale,
+    provvedimento, struttura e posto)."""
     from rich.table import Table
 
     from services import engine
@@ -333,7 +347,7 @@ def case_open(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a case of KIND in its initial state."""
+    """Apre una pratica di tipo KIND nel suo stato iniziale."""
     from services import engine
 
     with refusals(as_json):
@@ -352,7 +366,7 @@ def case_fire(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Fire TRIGGER on case REFERENCE."""
+    """Attiva il trigger TRIGGER sulla pratica REFERENCE."""
     from services import engine
 
     with refusals(as_json):
@@ -366,15 +380,15 @@ def case_fire(
 def timers_sweep(
     now: NowOption = None,
     batch: Annotated[
-        int, typer.Option(min=1, max=COUNT_MAX, help="Timers claimed per batch.")
+        int, typer.Option(min=1, max=COUNT_MAX, help="Timer presi in carico per lotto.")
     ] = 500,
     mode: Annotated[
         timers.SweepMode,
-        typer.Option(help="One transaction per firing, or per batch with savepoints."),
+        typer.Option(help="Una transazione per ogni scatto, o per lotto con savepoint."),
     ] = cast("timers.SweepMode", "each"),  # not imported before the group is: its value
     as_json: JsonOption = False,
 ) -> None:
-    """Fire every timer due now (or at --now)."""
+    """Fa scattare ogni timer giunto a scadenza ora (o all'istante --now)."""
     with refusals(as_json):
         ctx = make_context(now)
         at = ctx.clock.now()
@@ -411,7 +425,7 @@ def _sweep_with_progress(
 
 @timers_app.command("incidents")
 def timers_incidents(as_json: JsonOption = False) -> None:
-    """Timers that failed all their attempts: they need a person."""
+    """I timer falliti a ogni tentativo: serve l'intervento di una persona."""
     from rich.table import Table
 
     with refusals(as_json):
@@ -441,14 +455,18 @@ def timers_incidents(as_json: JsonOption = False) -> None:
 
 
 def work(
-    every: Annotated[float, typer.Option(min=1, max=86400, help="Seconds between rounds.")] = 60,
+    every: Annotated[
+        float, typer.Option(min=1, max=86400, help="Secondi tra un giro e l'altro.")
+    ] = 60,
     batch: Annotated[
-        int, typer.Option(min=1, max=COUNT_MAX, help="Timers claimed per batch.")
+        int, typer.Option(min=1, max=COUNT_MAX, help="Timer presi in carico per lotto.")
     ] = 500,
 ) -> None:
-    """Every few seconds, fire due timers, serve the procedures' signals (freed places
-    reassigned) and render pending notices, until interrupted (the embedded scheduler;
-    Prefect deployments take this over on a server)."""
+    """Lo scheduler integrato: timer, segnali e comunicazioni ogni pochi secondi.
+
+    Fino all'interruzione fa scattare i timer scaduti, serve i segnali delle procedure (posti
+    liberati riassegnati) ed emette le comunicazioni in attesa; su un server lo sostituiscono
+    i deployment Prefect."""
     from services import delivery, notices, timers
     from services.settings import Settings
 
@@ -497,13 +515,15 @@ def _office() -> notices.Office:
 @notices_app.command("render")
 def notices_render(
     limit: Annotated[
-        int | None, typer.Option(min=1, max=COUNT_MAX, help="At most this many.")
+        int | None, typer.Option(min=1, max=COUNT_MAX, help="Al massimo questo numero.")
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Issue every pending notice, each exactly once: numbered in the office's protocol
-    register, rendered to HTML and PDF/A, signed where a certificate is configured."""
+    """Emette ogni comunicazione in attesa, ciascuna una sola volta.
+
+    Numerata nel registro di protocollo dell'ufficio, resa in HTML e PDF/A, firmata dove è
+    configurato un certificato."""
     from services import notices
 
     with refusals(as_json):
@@ -520,11 +540,11 @@ def notices_render(
 def case_documents(
     reference: str,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write each PDF into this folder.")
+        Path | None, typer.Option("--out", help="Scrive ogni PDF in questa cartella.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The notices rendered for a case, with their sha256; --out writes the PDFs."""
+    """Le comunicazioni emesse per una pratica, con il loro sha256; --out ne scrive i PDF."""
     from rich.table import Table
 
     from services import notices
@@ -565,15 +585,17 @@ def case_documents(
 # terms ---------------------------------------------------------------------------------------
 @terms_app.command("due")
 def terms_due(
-    start: Annotated[str, typer.Option(help="The starting day (YYYY-MM-DD), not counted.")],
-    days: Annotated[int | None, typer.Option(min=1, max=36525, help="A term in days.")] = None,
-    months: Annotated[int | None, typer.Option(min=1, max=1200, help="A term in months.")] = None,
+    start: Annotated[str, typer.Option(help="Il giorno iniziale (AAAA-MM-GG), non computato.")],
+    days: Annotated[
+        int | None, typer.Option(min=1, max=36525, help="Un termine in giorni.")
+    ] = None,
+    months: Annotated[int | None, typer.Option(min=1, max=1200, help="Un termine in mesi.")] = None,
     extend_on_holiday: Annotated[
-        bool, typer.Option(help="Move an end on a holiday to the next working day.")
+        bool, typer.Option(help="Sposta una scadenza festiva al primo giorno non festivo.")
     ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """When a term ends and when its timer is due (00:00 Italian time of the next day)."""
+    """Quando scade un termine e quando scatta il suo timer (00:00 ora italiana del giorno dopo)."""
     with refusals(as_json):
         if (days is None) == (months is None):
             raise InvalidInput("indicare uno e uno solo tra --days e --months")

@@ -26,11 +26,12 @@ def register(notices_app: typer.Typer, case_app: typer.Typer) -> None:
 
 
 def notices_reference(
-    path: Annotated[Path, typer.Argument(help="TOML: [[letterheads]] and [[addressees]].")],
+    path: Annotated[Path, typer.Argument(help="TOML: [[letterheads]] e [[addressees]].")],
     as_json: JsonOption = False,
 ) -> None:
-    """Load the offices' letterheads and signatories and the addressees' certified e-mail
-    (all of the file, or nothing)."""
+    """Carica intestazioni e firmatari degli uffici e la PEC dei destinatari.
+
+    Tutto il file, o niente."""
     with refusals(as_json):
         loaded = letterheads.load_file(make_context(), path)
     if as_json:
@@ -42,7 +43,7 @@ def notices_reference(
 
 
 def notices_letterheads(as_json: JsonOption = False) -> None:
-    """The offices' letterheads and signatories, and the addressees known."""
+    """Intestazioni e firmatari degli uffici, e i destinatari noti."""
     with refusals(as_json):
         ctx = make_context()
         heads = letterheads.letterheads(ctx)
@@ -61,11 +62,13 @@ def notices_letterheads(as_json: JsonOption = False) -> None:
 
 
 def notices_addressee(
-    name: Annotated[str, typer.Argument(help="The party's name, as the notices print it.")],
-    pec: Annotated[str, typer.Option("--pec", help="Its certified e-mail address.")],
+    name: Annotated[
+        str, typer.Argument(help="Il nome della parte, come lo stampano le comunicazioni.")
+    ],
+    pec: Annotated[str, typer.Option("--pec", help="Il suo indirizzo PEC.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Record where a party receives the notices (its certified e-mail)."""
+    """Registra dove una parte riceve le comunicazioni (il suo indirizzo PEC)."""
     with refusals(as_json):
         addressee = letterheads.set_addressee(make_context(), name, pec)
     if as_json:
@@ -75,17 +78,17 @@ def notices_addressee(
 
 
 def notices_protocol(
-    office: Annotated[str, typer.Option("--office", help="The office's code.")],
+    office: Annotated[str, typer.Option("--office", help="Il codice dell'ufficio.")],
     day: Annotated[
-        str | None, typer.Option(help="The day (YYYY-MM-DD, Italian time); default today.")
+        str | None, typer.Option(help="Il giorno (AAAA-MM-GG, ora italiana); se omesso, oggi.")
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write the day's register as CSV and PDF here.")
+        Path | None, typer.Option("--out", help="Scrive qui il registro del giorno in CSV e PDF.")
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """An office's outgoing protocol register of one day (artt. 53-57 D.P.R. 445/2000)."""
+    """Registro di protocollo in uscita di un ufficio in un giorno (artt. 53-57 D.P.R. 445/2000)."""
     with refusals(as_json):
         ctx = make_context(now)
         try:
@@ -142,17 +145,18 @@ def _status(status: str, annulled_reason: str | None) -> str:
 
 def case_identity(
     reference: str,
-    surname: Annotated[str, typer.Option("--cognome", help="Surname.")],
-    given_names: Annotated[str, typer.Option("--nome", help="Given names.")],
-    born_on: Annotated[str, typer.Option("--nato-il", help="Date of birth (YYYY-MM-DD).")],
-    born_in: Annotated[str, typer.Option("--nato-a", help="Place of birth.")],
+    surname: Annotated[str, typer.Option("--cognome", help="Cognome.")],
+    given_names: Annotated[str, typer.Option("--nome", help="Nome o nomi.")],
+    born_on: Annotated[str, typer.Option("--nato-il", help="Data di nascita (AAAA-MM-GG).")],
+    born_in: Annotated[str, typer.Option("--nato-a", help="Luogo di nascita.")],
     tax_code: Annotated[
-        str | None, typer.Option("--codice-fiscale", help="Tax code (16 characters).")
+        str | None, typer.Option("--codice-fiscale", help="Codice fiscale (16 caratteri).")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record who the person of a case is (protected data: only the identification annex
-    for the court and the prison shows it; it is never printed back)."""
+    """Registra chi è la persona di una pratica (dati riservati, mai ristampati).
+
+    Li mostra solo l'allegato identificativo per il tribunale e per l'istituto penitenziario."""
     with refusals(as_json):
         letterheads.set_identity(
             make_context(),

@@ -37,19 +37,22 @@ PROFILE_MARK = "# written by `misure stack`: Prefect's CLI with this PREFECT_HOM
 
 
 def stack(
-    port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
-    demo: Annotated[bool, typer.Option(help="Load the demo into an empty database.")] = True,
-    workers: Annotated[int, typer.Option(min=1, help="Process workers of the pool.")] = 1,
+    port: Annotated[int, typer.Option(help="Porta del server e della UI di Prefect.")] = 4200,
+    demo: Annotated[bool, typer.Option(help="Carica la demo in un database vuoto.")] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Worker di processo del work pool.")] = 1,
     worker_limit: Annotated[
-        int | None, typer.Option(min=1, help="Flow runs a worker runs at once.")
+        int | None, typer.Option(min=1, help="Esecuzioni di flow che un worker svolge insieme.")
     ] = None,
-    api_port: Annotated[int, typer.Option(help="Port of the court registry API.")] = 8400,
+    api_port: Annotated[
+        int, typer.Option(help="Porta dell'API per le cancellerie dei tribunali.")
+    ] = 8400,
     host: Annotated[
-        str, typer.Option(help="Address the Prefect server and the API listen on.")
+        str, typer.Option(help="Indirizzo su cui ascoltano il server Prefect e l'API.")
     ] = "127.0.0.1",
 ) -> None:
-    """Run misure with Prefect: server and UI, work pool, deployments, a worker, the API.
-    Ctrl-C, SIGTERM and SIGHUP stop it all (exit status 0)."""
+    """Avvia misure con Prefect: server e UI, work pool, deployment, un worker, l'API.
+
+    Ctrl-C, SIGTERM e SIGHUP fermano tutto (stato di uscita 0)."""
     previous = {stop: signal.signal(stop, _SIGNALS.interrupt) for stop in STOPS}
     children: _Children | None = None
     try:
@@ -62,7 +65,7 @@ def stack(
             _serve(children, host, port, workers, worker_limit, api_port)
     except KeyboardInterrupt as stop:
         with suppress(OSError):  # the terminal may be gone (SIGHUP)
-            out.print(f"stopping ({stop.args[0] if stop.args else 'SIGINT'})")
+            out.print(f"arresto in corso ({stop.args[0] if stop.args else 'SIGINT'})")
     finally:
         for name in STOPS:  # nothing interrupts the stop itself
             signal.signal(name, signal.SIG_IGN)
@@ -111,26 +114,26 @@ def _serve(
         _run(run, env)
     wait = 0 if example is None else 90  # the pages of an empty database take no time
     lines = [
-        f"[bold green]misure is running[/] on {redacted(database)}",
-        f"  Prefect UI:  {ui}/  (deployments, runs, artifacts)",
-        f"  court API:   http://{shown}:{api_port}/docs  (tokens: misure api token issue)",
-        f"  work queues: {ui.removesuffix('/v2')}{_page_path(database, pages.INDEX_KEY, wait)}"
-        "  (every office, court and case)",
-        f"  logs:        {logs}",
-        "  incidents:   Deployments > retry-incident > Run, with the case's reference",
-        f"  processes:   {children.described()}",
-        "Prefect's own CLI reaches this server with:",
+        f"[bold green]misure è in esecuzione[/] su {redacted(database)}",
+        f"  UI Prefect:  {ui}/  (deployment, esecuzioni, artefatti)",
+        f"  API tribunali: http://{shown}:{api_port}/docs  (token: misure api token issue)",
+        f"  code lavoro: {ui.removesuffix('/v2')}{_page_path(database, pages.INDEX_KEY, wait)}"
+        "  (ogni ufficio, autorità giudiziaria e pratica)",
+        f"  log:         {logs}",
+        "  incidenti:   Deployments > retry-incident > Run, con il riferimento della pratica",
+        f"  processi:    {children.described()}",
+        "La CLI di Prefect raggiunge questo server con:",
         f"  export PREFECT_API_URL={env['PREFECT_API_URL']} PREFECT_UI_URL={env['PREFECT_UI_URL']}",
-        "Ctrl-C (or SIGTERM) stops everything.",
+        "Ctrl-C (o SIGTERM) arresta tutto.",
     ]
     if example is not None:
         page = _page_path(database, pages.case_key(example), wait)
-        lines.insert(2, f"  a case:      {ui.removesuffix('/v2')}{page}")
+        lines.insert(2, f"  una pratica: {ui.removesuffix('/v2')}{page}")
     out.print("\n".join(lines), highlight=False, soft_wrap=True)
-    print("ready", flush=True)
+    print("pronto", flush=True)  # what scripts and tests wait for
     while (stopped := children.stopped()) is None:
         time.sleep(1)
-    raise Refused(f"{stopped} stopped; see {logs}")
+    raise Refused(f"{stopped} si è arrestato; vedi {logs}")
 
 
 def _shown(host: str) -> str:
@@ -188,8 +191,8 @@ def _prepare(database: str, demo: bool) -> None:
         if demo and not engine.has_cases(ctx):
             for procedure in ctx.procedures:
                 if procedure.demo is not None:
-                    out.print(f"loading the demo of {procedure.name}")
-                    out.print(f"demo loaded: {attribute(procedure.demo)(ctx)}")
+                    out.print(f"caricamento della demo di {procedure.name}")
+                    out.print(f"demo caricata: {attribute(procedure.demo)(ctx)}")
     finally:
         ctx.db.dispose()
 
@@ -284,7 +287,8 @@ class _Children:
     def stopped(self) -> str | None:
         """The first child that has exited, named with its exit status."""
         return next(
-            (f"{n} (exit {p.returncode})" for n, p in self.started if p.poll() is not None), None
+            (f"{n} (uscita {p.returncode})" for n, p in self.started if p.poll() is not None),
+            None,
         )
 
     def stop(self, seconds: float = 15) -> None:
@@ -349,7 +353,7 @@ def _run(args: list[str], env: dict[str, str]) -> None:
     )
     if done.returncode != 0:
         tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
-        raise Refused(f"prefect {' '.join(args[:2])} failed: {' / '.join(tail)}")
+        raise Refused(f"prefect {' '.join(args[:2])} non riuscito: {' / '.join(tail)}")
 
 
 def _wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: int = 120) -> None:
@@ -363,4 +367,4 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: int = 120)
                     return
         except OSError:
             time.sleep(1)
-    raise Refused(f"no answer on {url} within {seconds} s")
+    raise Refused(f"nessuna risposta da {url} entro {seconds} s")

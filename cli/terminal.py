@@ -13,7 +13,7 @@ import typer
 from cli.common import out
 
 MarkdownOption = Annotated[
-    bool, typer.Option("--markdown", help="Print the markdown as the Prefect UI receives it.")
+    bool, typer.Option("--markdown", help="Stampa il markdown come lo riceve la UI di Prefect.")
 ]
 
 # A fenced mermaid block, with the heading right above it (kept if the section says more).

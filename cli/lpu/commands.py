@@ -191,8 +191,9 @@ def lpu_attendance(
     path: Annotated[
         Path,
         typer.Argument(
+            metavar="FILE",
             help="Il file CSV del registro presenze ('-' per lo standard input): colonne "
-            "reference, day, start, end, activity, signed_by_person, signed_by_coordinator."
+            "reference, day, start, end, activity, signed_by_person, signed_by_coordinator.",
         ),
     ],
     actor: Annotated[str, typer.Option(help="L'ente che annota le sessioni.")] = "ente",
@@ -242,7 +243,9 @@ def lpu_dashboard(
 
 @lpu_app.command("sheet")
 def lpu_sheet(
-    reference: Annotated[str, typer.Argument(help="L'inserimento (LPU-AAAA-NNNNNN).")],
+    reference: Annotated[
+        str, typer.Argument(metavar="RIFERIMENTO", help="L'inserimento (LPU-AAAA-NNNNNN).")
+    ],
     target: Annotated[
         Path, typer.Option("--out", help="Il file da scrivere: PDF, o HTML con --html.")
     ],

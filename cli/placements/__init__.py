@@ -12,13 +12,13 @@ def mount(root: Commands) -> None:
     root.lazy(
         "cli.placements.commands:register",
         {
-            "ref": "Reference data: UIEPEs, prisons, facilities.",
-            "placement": "Funded placements: each actor's step (D.M. 128/2025).",
-            "budget": "Appropriation, split and monitoring.",
+            "ref": "Dati di riferimento: UIEPE, istituti penitenziari, strutture.",
+            "placement": "Inserimenti finanziati: l'atto di ciascun soggetto (D.M. 128/2025).",
+            "budget": "Stanziamento, ripartizione e monitoraggio.",
             "simulate": (
-                "Simulate a year of funded placements for all UIEPEs through the real "
-                "services, and print attestations, lapses, reallocations, occupancy, spend and "
-                "the run time."
+                "Simula un anno di inserimenti finanziati per tutti gli UIEPE attraverso i "
+                "servizi reali, e stampa attestazioni, decadenze, riassegnazioni, occupazione, "
+                "spesa e durata dell'esecuzione."
             ),
         },
     )

@@ -45,20 +45,26 @@ def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate)
 
 
-ref_app = typer.Typer(no_args_is_help=True, help="Reference data: UIEPEs, prisons, facilities.")
-placement_app = typer.Typer(
-    no_args_is_help=True, help="Funded placements: each actor's step (D.M. 128/2025)."
+ref_app = typer.Typer(
+    no_args_is_help=True, help="Dati di riferimento: UIEPE, istituti penitenziari, strutture."
 )
-budget_app = typer.Typer(no_args_is_help=True, help="Appropriation, split and monitoring.")
+placement_app = typer.Typer(
+    no_args_is_help=True,
+    help="Inserimenti finanziati: l'atto di ciascun soggetto (D.M. 128/2025).",
+)
+budget_app = typer.Typer(no_args_is_help=True, help="Stanziamento, ripartizione e monitoraggio.")
 
-DateArgument = Annotated[str, typer.Option(help="A date, YYYY-MM-DD.")]
+DateArgument = Annotated[str, typer.Option(help="Una data, AAAA-MM-GG.")]
 YearArgument = Annotated[
     int,
     typer.Argument(
-        min=reference.FIRST_YEAR, max=reference.LAST_YEAR, help="The budget year (as ref load)."
+        min=reference.FIRST_YEAR,
+        max=reference.LAST_YEAR,
+        metavar="ANNO",
+        help="L'anno dello stanziamento (come caricato con ref load).",
     ),
 ]
-ReferenceArgument = Annotated[str, typer.Argument(metavar="REFERENCE", help="The case.")]
+ReferenceArgument = Annotated[str, typer.Argument(metavar="RIFERIMENTO", help="La pratica.")]
 
 
 def _date(value: str, name: str) -> date:
@@ -79,10 +85,13 @@ def _json_file(path: Path) -> Any:
 # reference data ------------------------------------------------------------------------------
 @ref_app.command("load")
 def ref_load(
-    path: Annotated[Path, typer.Argument(help="JSON document ('-' for stdin).")],
+    path: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="Il documento JSON ('-' per lo standard input)."),
+    ],
     as_json: JsonOption = False,
 ) -> None:
-    """Load UIEPEs, prisons, facilities, conventions and appropriations (all, or nothing)."""
+    """Carica UIEPE, istituti, strutture, convenzioni e stanziamenti (tutto o niente)."""
     with refusals(as_json):
         counts = reference.load(make_context(), _json_file(path))
     if as_json:
@@ -105,15 +114,19 @@ SECTIONS = {
 # placements ----------------------------------------------------------------------------------
 @placement_app.command("file")
 def placement_file(
-    prison: Annotated[str, typer.Option(help="Code of the prison where it is filed.")],
-    court: Annotated[str, typer.Option(help="The court (Autorità giudiziaria) to decide.")],
-    filed_on: Annotated[str | None, typer.Option(help="Filing date (default today).")] = None,
+    prison: Annotated[
+        str, typer.Option(help="Codice dell'istituto in cui l'istanza è presentata.")
+    ],
+    court: Annotated[str, typer.Option(help="L'autorità giudiziaria che decide.")],
+    filed_on: Annotated[
+        str | None, typer.Option(help="Data di presentazione (oggi se omessa).")
+    ] = None,
     actor: ActorOption = "istituto",
     key: KeyOption = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The prison records a detainee's application (art. 12 co. 1)."""
+    """L'istituto penitenziario registra l'istanza di un detenuto (art. 12 co. 1)."""
     with refusals(as_json):
         ctx = make_context(now)
         filed = None if filed_on is None else _date(filed_on, "filed-on")
@@ -127,8 +140,8 @@ def placement_review(
     assessment: Annotated[
         Path,
         typer.Option(
-            help="JSON: the art. 11 requirements, equipe_report (art. 12 co. 3), "
-            "taxable_income, cohabitants ('-' for stdin)."
+            help="JSON: i requisiti dell'art. 11, equipe_report (art. 12 co. 3), "
+            "taxable_income, cohabitants ('-' per lo standard input)."
         ),
     ],
     actor: ActorOption = "direttore",
@@ -136,7 +149,7 @@ def placement_review(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The Director forwards the application to the UIEPE, or refuses it naming what failed."""
+    """Il direttore trasmette l'istanza all'UIEPE, o la respinge indicando che cosa manca."""
     with refusals(as_json):
         ctx = make_context(now)
         given = _json_file(assessment)
@@ -154,7 +167,7 @@ def placement_intake(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The UIEPE registers the application in its protocol (art. 12 co. 5)."""
+    """L'UIEPE iscrive l'istanza nel suo protocollo (art. 12 co. 5)."""
     with refusals(as_json):
         ctx = make_context(now)
         result = placements.intake(ctx, reference_, actor, key)
@@ -164,14 +177,16 @@ def placement_intake(
 @placement_app.command("check")
 def placement_check(
     reference_: ReferenceArgument,
-    compliant: Annotated[bool, typer.Option("--compliant/--not-compliant")],
-    reason: Annotated[str | None, typer.Option(help="Why it is not compliant.")] = None,
+    compliant: Annotated[
+        bool, typer.Option("--compliant/--not-compliant", help="L'istanza è conforme, o no.")
+    ],
+    reason: Annotated[str | None, typer.Option(help="Perché non è conforme.")] = None,
     actor: ActorOption = "uiepe",
     key: KeyOption = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The UIEPE's formal check (art. 12 co. 4): admitted to the queue, or refused."""
+    """La verifica formale dell'UIEPE (art. 12 co. 4): l'istanza entra in coda, o è respinta."""
     with refusals(as_json):
         ctx = make_context(now)
         result = placements.formal_check(ctx, reference_, compliant, actor, reason, key)
@@ -181,16 +196,20 @@ def placement_check(
 @placement_app.command("decide")
 def placement_decide(
     reference_: ReferenceArgument,
-    outcome: Annotated[placements.Outcome, typer.Option()],
+    outcome: Annotated[
+        placements.Outcome, typer.Option(help="granted (accolta) o rejected (respinta).")
+    ],
     decided_on: DateArgument,
-    court: Annotated[str, typer.Option(help="The deciding court.")],
-    file_number: Annotated[str | None, typer.Option(help="The registry's file number.")] = None,
+    court: Annotated[str, typer.Option(help="L'autorità giudiziaria che decide.")],
+    file_number: Annotated[
+        str | None, typer.Option(help="Il numero di registro della cancelleria.")
+    ] = None,
     actor: ActorOption = "cancelleria",
     key: KeyOption = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record the court's decision on an attestation (art. 12 co. 7-10)."""
+    """Annota la decisione dell'autorità giudiziaria su un'attestazione (art. 12 co. 7-10)."""
     with refusals(as_json):
         ctx = make_context(now)
         result = placements.record_decision(
@@ -210,14 +229,14 @@ def placement_decide(
 def placement_enter(
     reference_: ReferenceArgument,
     commitment_signed: Annotated[
-        bool, typer.Option(help="The written commitment is signed (art. 11 co. 5).")
+        bool, typer.Option(help="L'impegno scritto è sottoscritto (art. 11 co. 5).")
     ] = False,
     actor: ActorOption = "struttura",
     key: KeyOption = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The person enters the facility: the funded stay starts (art. 11 co. 4-5)."""
+    """La persona entra nella struttura: inizia la permanenza finanziata (art. 11 co. 4-5)."""
     with refusals(as_json):
         ctx = make_context(now)
         result = placements.record_entry(ctx, reference_, commitment_signed, actor, key)
@@ -228,27 +247,29 @@ def placement_enter(
 def placement_presence(
     reference_: ReferenceArgument,
     start: Annotated[
-        str | None, typer.Option("--from", help="First day, YYYY-MM-DD.", show_default=False)
+        str | None, typer.Option("--from", help="Primo giorno, AAAA-MM-GG.", show_default=False)
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.", show_default=False)
+        str | None, typer.Option("--to", help="Ultimo giorno, AAAA-MM-GG.", show_default=False)
     ] = None,
     month: Annotated[
         str | None,
         typer.Option(
-            help="A monthly return, YYYY-MM: the month's days from the entry to today, never "
-            "past the last funded day (instead of --from/--to).",
+            help="Un rendiconto mensile, AAAA-MM: i giorni del mese dall'ingresso a oggi, mai "
+            "oltre l'ultimo giorno finanziato (invece di --from/--to).",
             show_default=False,
         ),
     ] = None,
     absent: Annotated[
-        list[str] | None, typer.Option(help="A day of absence (repeatable).", show_default=False)
+        list[str] | None,
+        typer.Option(help="Un giorno di assenza (ripetibile).", show_default=False),
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The facility's presence register for a period or a month (art. 13 co. 5 D.M. 128/2025:
-    only days reported present are paid; days nobody reported are listed and not paid)."""
+    """Il registro delle presenze della struttura per un periodo o un mese (art. 13 co. 5
+    D.M. 128/2025: sono liquidati soltanto i giorni di presenza rilevati; i giorni non rilevati
+    sono elencati e non liquidati)."""
     with refusals(as_json):
         absences = {_date(day, "absent") for day in absent or []}
         if month is not None:
@@ -294,7 +315,7 @@ def placement_exit(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The person leaves the facility (art. 13 co. 5)."""
+    """La persona lascia la struttura (art. 13 co. 5)."""
     with refusals(as_json):
         ctx = make_context(now)
         result = placements.record_exit(ctx, reference_, _date(left_on, "left-on"), actor, key)
@@ -309,7 +330,7 @@ def placement_withdraw(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The applicant withdraws; a place held is freed (art. 12 co. 9)."""
+    """Il richiedente rinuncia; il posto che gli era riservato è liberato (art. 12 co. 9)."""
     with refusals(as_json):
         ctx = make_context(now)
         result = placements.withdraw(ctx, reference_, actor, key)
@@ -324,7 +345,7 @@ def placement_close(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Close the case; after a stay, with the cost-recovery statement (art. 14)."""
+    """Chiude la pratica; dopo una permanenza, col prospetto spese da recuperare (art. 14)."""
     with refusals(as_json):
         ctx = make_context(now)
         result = placements.close(ctx, reference_, actor, key)
@@ -334,15 +355,15 @@ def placement_close(
 @placement_app.command("reallocate")
 def placement_reallocate(
     office: Annotated[
-        list[str] | None, typer.Option(help="A UIEPE code (repeatable; default all).")
+        list[str] | None, typer.Option(help="Codice di un UIEPE (ripetibile; tutti se omesso).")
     ] = None,
     signalled: Annotated[
-        bool, typer.Option(help="Only the UIEPEs whose queues a change signalled.")
+        bool, typer.Option(help="Soltanto gli UIEPE la cui coda una variazione ha segnalato.")
     ] = False,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Attest free, covered places to waiting applications in protocol order (art. 12 co. 5, 9)."""
+    """Attesta i posti liberi e coperti alle istanze in coda, per protocollo (art. 12 co. 5, 9)."""
     with refusals(as_json):
         ctx = make_context(now)
         if signalled:
@@ -376,12 +397,12 @@ def placement_reallocate(
 def budget_split(
     year: YearArgument,
     appropriation: Annotated[
-        str | None, typer.Option(help="EUR; default the recorded one, else 7,000,000.")
+        str | None, typer.Option(help="EUR; se omesso, quello registrato, altrimenti 7.000.000.")
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Split the year's appropriation among UIEPEs by detainees, to the cent (art. 13 co. 1)."""
+    """Ripartisce lo stanziamento tra gli UIEPE per detenuti, al centesimo (art. 13 co. 1)."""
     with refusals(as_json):
         done = budget.split(make_context(now), year, appropriation)
     if as_json:
@@ -401,14 +422,16 @@ def budget_split(
 @budget_app.command("monitor")
 def budget_monitor(
     year: YearArgument,
-    quarter: Annotated[int, typer.Argument(min=1, max=4)],
+    quarter: Annotated[
+        int, typer.Argument(min=1, max=4, metavar="TRIMESTRE", help="Il trimestre.")
+    ],
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write the reports' PDFs into this folder.")
+        Path | None, typer.Option("--out", help="Scrive in questa cartella i PDF dei rapporti.")
     ] = None,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The quarterly monitoring per UIEPE and national (art. 13 co. 7)."""
+    """Il monitoraggio trimestrale per UIEPE e nazionale (art. 13 co. 7)."""
     with refusals(as_json):
         ctx = make_context(now)
         report = budget.monitor(ctx, year, quarter)
@@ -444,11 +467,11 @@ def budget_monitor(
 @budget_app.command("stop")
 def budget_stop(
     year: YearArgument,
-    reason: Annotated[str, typer.Option(help="Why (written on the refusals).")],
+    reason: Annotated[str, typer.Option(help="Il motivo (scritto nei rigetti).")],
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Stop new applications (art. 13 co. 7)."""
+    """Sospende le nuove istanze (art. 13 co. 7)."""
     with refusals(as_json):
         budget.stop(make_context(now), year, reason)
     if as_json:
@@ -459,7 +482,7 @@ def budget_stop(
 
 @budget_app.command("lift")
 def budget_lift(year: YearArgument, now: NowOption = None, as_json: JsonOption = False) -> None:
-    """Lift the stop on new applications."""
+    """Revoca la sospensione delle nuove istanze."""
     with refusals(as_json):
         budget.lift_stop(make_context(now), year)
     if as_json:
@@ -472,22 +495,19 @@ def budget_lift(year: YearArgument, now: NowOption = None, as_json: JsonOption =
 def simulate(
     year: Annotated[
         int,
-        typer.Option(
-            min=reference.FIRST_YEAR, max=reference.LAST_YEAR, help="The year to simulate."
-        ),
+        typer.Option(min=reference.FIRST_YEAR, max=reference.LAST_YEAR, help="L'anno da simulare."),
     ] = 2026,
-    applications: Annotated[
-        int, typer.Option(min=1, help="Applications filed in the year.")
-    ] = 3000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same year.")] = 1,
+    applications: Annotated[int, typer.Option(min=1, help="Istanze presentate nell'anno.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seme casuale: stesso seme, stesso anno.")] = 1,
     database_url: Annotated[
         str | None,
-        typer.Option(help="An EMPTY database (default: a temporary SQLite file)."),
+        typer.Option(help="Un database VUOTO (se omesso, un file SQLite temporaneo)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Simulate a year of funded placements for all UIEPEs through the real services, and
-    print attestations, lapses, reallocations, occupancy, spend and the run time."""
+    """Simula un anno di inserimenti finanziati per tutti gli UIEPE attraverso i servizi reali,
+    e stampa attestazioni, decadenze, riassegnazioni, occupazione, spesa e durata
+    dell'esecuzione."""
     with refusals(as_json), tempfile.TemporaryDirectory() as folder:
         url = database_url or f"sqlite:///{Path(folder) / 'simulation.db'}"
         columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -544,7 +564,7 @@ def _day(iso: str) -> str:
 def placement_dashboard(
     now: NowOption = None, raw: MarkdownOption = False, as_json: JsonOption = False
 ) -> None:
-    """Each UIEPE's places, queue in protocol order and budget (the daily-dashboard flow)."""
+    """Posti, coda in ordine di protocollo e risorse di ogni UIEPE (il flusso daily-dashboard)."""
     with refusals(as_json):
         ctx = make_context(now)
         boards = dashboard.dashboards(ctx)
@@ -563,9 +583,10 @@ def placement_status(
     raw: MarkdownOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """The case's status page, as the case-status flow publishes it, for the terminal (the
-    diagram only in the Prefect UI; --markdown prints the markdown itself); with --json, the
-    case as `case show --json` prints it: its dates, court, decision, facility and place."""
+    """La pagina di stato della pratica, come la pubblica il flusso case-status, per il terminale
+    (il diagramma soltanto nella UI di Prefect; --markdown stampa il markdown stesso); con --json,
+    la pratica come la stampa `case show --json`: date, autorità giudiziaria, decisione, struttura
+    e posto."""
     with refusals(as_json):
         ctx = make_context(now)
         if as_json:

@@ -284,7 +284,9 @@ def review(
 @register_app.command("dap-opinion")
 def dap_opinion(
     reference: Reference,
-    opinion: Annotated[str, typer.Option(help="favourable (favorevole) o unfavourable.")],
+    opinion: Annotated[
+        str, typer.Option(help="favourable (favorevole) o unfavourable (sfavorevole).")
+    ],
     given_on: Annotated[str, typer.Option(help="Data del parere, AAAA-MM-GG.")],
     note: Annotated[str | None, typer.Option(help="Annotazione.")] = None,
     actor: ActorOption = DG,

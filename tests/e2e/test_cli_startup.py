@@ -82,6 +82,8 @@ def test_the_help_and_terms_import_no_database_and_no_procedure(
     assert not procedures_in(modules)  # the root lists their commands without them
     if args == ["--help"]:
         assert "holidays" not in modules and "pydantic" not in modules
+    # Typer's words are put in Italian as a help is printed (cli/common.py, HelpFormatter)
+    assert ("typer.rich_utils" in modules) == (args[-1] == "--help")
 
 
 @pytest.mark.parametrize("command", ["show", "list"])
@@ -127,6 +129,28 @@ def test_the_procedures_are_read_as_the_settings_read_them(
     monkeypatch.setenv("MISURE_PROCEDURES", "not json")
     with pytest.raises(Unavailable, match="MISURE_PROCEDURES"):
         procedure_modules()
+
+
+@pytest.mark.parametrize(
+    ("args", "panels"),
+    [
+        (["--help"], ("Opzioni", "Comandi")),
+        (["case"], ("Opzioni", "Comandi")),  # a group named alone shows its help
+        (["case", "show", "--help"], ("Argomenti", "Opzioni")),
+        (["terms", "due", "--help"], ("Opzioni", "[obbligatorio]", "[predefinito: ")),
+    ],
+)
+def test_the_help_is_in_italian_typers_own_words_included(
+    args: list[str], panels: tuple[str, ...]
+) -> None:
+    shown = Cli("sqlite://").run(*args, ok=False)
+    command = " ".join(["misure", *(arg for arg in args if arg != "--help")])
+    assert f"Uso: {command} [OPZIONI]" in shown.stdout, shown.stderr
+    assert all(panel in shown.stdout for panel in panels)
+    assert "Mostra questo aiuto ed esce." in shown.stdout
+    english = ("Usage", "Options", "OPTIONS", "Commands", "COMMAND", "Arguments", "[ARGS]")
+    english += ("Show this message", "[default", "[required]")
+    assert not [word for word in english if word in shown.stdout]
 
 
 def test_a_procedures_cli_is_read_from_its_declaration_without_running_it(

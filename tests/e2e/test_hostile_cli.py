@@ -118,7 +118,8 @@ def test_usage_errors_are_one_line_and_exit_2(
 
 def test_the_help_is_still_there(hcli: Cli) -> None:
     shown = hcli.run("budget", "split", "--help")
-    assert "Usage: misure budget split" in shown.stdout and shown.stderr == ""
+    assert "Uso: misure budget split" in shown.stdout and shown.stderr == ""
+    assert "Opzioni" in shown.stdout and "Mostra questo aiuto ed esce." in shown.stdout
     bare = hcli.run("budget", ok=False)  # a group named alone shows its help, as Typer does
     assert bare.returncode == 2 and "split" in bare.stdout and "Traceback" not in bare.stderr
 

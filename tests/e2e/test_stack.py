@@ -29,7 +29,7 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
     stack = Stack(tmp_path)
     with stack:
         text = stack.text()
-        assert "misure is running" in text and "demo loaded" in text
+        assert "misure è in esecuzione" in text and "demo caricata" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{stack.port}/", timeout=10) as ui:
             assert ui.status == 200 and b"<html" in ui.read().lower()
         # Every UI address printed is the V2 UI's (which renders mermaid), a case's page too.
@@ -37,12 +37,12 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
             word for word in text.split() if word.startswith(f"http://127.0.0.1:{stack.port}/")
         ]
         assert ui_urls and {url.split("/")[3] for url in ui_urls} == {"v2"}, ui_urls
-        assert f"  Prefect UI:  http://127.0.0.1:{stack.port}/v2/ " in text
+        assert f"  UI Prefect:  http://127.0.0.1:{stack.port}/v2/ " in text
         for url in ui_urls:  # as a browser asks: the V2 bundle, not a redirect to V1
             page = urllib.request.Request(url, headers={"Accept": "text/html"})
             with urllib.request.urlopen(page, timeout=10) as ui:
                 assert ui.geturl() == url and b'href="/v2/' in ui.read()
-        (case_url,) = [line.split()[2] for line in text.splitlines() if "  a case: " in line]
+        (case_url,) = [line.split()[2] for line in text.splitlines() if "  una pratica: " in line]
         artifact = case_url.rsplit("/", 1)[1]  # the page itself, updated in place
         assert case_url == f"http://127.0.0.1:{stack.port}/v2/artifacts/artifact/{artifact}"
         shown = stack.api("GET", f"/artifacts/{artifact}")
@@ -98,9 +98,9 @@ def test_the_stack_serves_the_ui_inspects_cases_and_reallocates_at_once(tmp_path
         assert stack.process is not None
         descendants = _descendants(stack.process.pid)
     assert stack.exit_code == 0, stack.text()[-2000:]
-    assert "stopping (SIGINT)" in stack.text()
+    assert "arresto in corso (SIGINT)" in stack.text()
     _assert_stopped(descendants, [stack.port, stack.api_port])
-    (line,) = [line for line in stack.text().splitlines() if "processes:" in line]
+    (line,) = [line for line in stack.text().splitlines() if "processi:" in line]
     children = dict(child.split() for child in line.split(":", 1)[1].split(","))
     assert {"prefect-server", "prefect-worker-1", "api"} <= set(children.values()), line
     for pid in map(int, children):  # the server, the worker, the API are gone, not orphaned
@@ -113,8 +113,8 @@ def test_sigterm_stops_every_child_and_frees_the_ports(tmp_path: Path) -> None:
     with stack:
         assert stack.process is not None
         text = stack.text()
-        assert f"  Prefect UI:  http://127.0.0.1:{stack.port}/v2/ " in text  # not 0.0.0.0
-        assert f"  court API:   http://127.0.0.1:{stack.api_port}/docs " in text
+        assert f"  UI Prefect:  http://127.0.0.1:{stack.port}/v2/ " in text  # not 0.0.0.0
+        assert f"  API tribunali: http://127.0.0.1:{stack.api_port}/docs " in text
         # Prefect's own CLI, given only the stack's PREFECT_HOME, reaches its server (a profile).
         env = {k: v for k, v in stack.env.items() if not k.startswith("PREFECT_API")}
         listed = subprocess.run(
@@ -130,7 +130,7 @@ def test_sigterm_stops_every_child_and_frees_the_ports(tmp_path: Path) -> None:
         stack.process.wait(timeout=STOP_SECONDS)
         print(f"stopped by SIGTERM in {time.monotonic() - started:.1f} s")
     assert stack.exit_code == 0, stack.text()[-2000:]
-    assert "stopping (SIGTERM)" in stack.text()
+    assert "arresto in corso (SIGTERM)" in stack.text()
     _assert_stopped(children, [stack.port, stack.api_port])
 
 
@@ -146,7 +146,7 @@ def test_sighup_while_starting_stops_what_was_started(tmp_path: Path) -> None:
     process.send_signal(signal.SIGHUP)
     children |= _watch(process, STOP_SECONDS)
     assert process.returncode == 0, stack.text()[-2000:]
-    assert "stopping (SIGHUP)" in stack.text() and "ready" not in stack.text().split()
+    assert "arresto in corso (SIGHUP)" in stack.text() and "pronto" not in stack.text().split()
     _assert_stopped(children, [stack.port, stack.api_port])
 
 

@@ -62,7 +62,7 @@ class Stack:
                 env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 300
-        while "ready" not in self.output.read_text(errors="replace").split():
+        while "pronto" not in self.output.read_text(errors="replace").split():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.__exit__(None, None, None)
                 raise RuntimeError(f"the stack did not start:\n{self.text()}")
