@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+
+from machines.calendar import ROME
 
 
 class DomainError(Exception):
@@ -120,7 +121,7 @@ class LateDecision(DomainError):
         """`since`: the Italian date the case entered `state` in law; `since_at`: that
         instant (a lapse: 00:00 after the attestation's last day)."""
         day = date.fromisoformat(since)
-        instant = datetime.fromisoformat(since_at).astimezone(ZoneInfo("Europe/Rome"))
+        instant = datetime.fromisoformat(since_at).astimezone(ROME)
         super().__init__(
             f"decisione su {reference} non applicata: la pratica è nello stato '{state}' "
             f"dal {day:%d/%m/%Y} (con effetto dalle {instant:%H:%M} del {instant:%d/%m/%Y}, "
